@@ -1,0 +1,244 @@
+//! `create`: from a bundle to a container whose init waits for `start`.
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::Signal;
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Pid};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+use crate::capabilities::Masks;
+use crate::error::{Error, Result};
+use crate::init::{self, InitConfig};
+use crate::namespaces::Plan;
+use crate::state::{self, State, StateRoot};
+use crate::sync::{Channel, Msg};
+
+/// runc's `create` flags.
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub systemd_cgroup: bool,
+}
+
+/// Loads and checks `config.json` of a bundle.
+pub fn load_spec(bundle: &Path) -> Result<Spec> {
+    let path = bundle.join("config.json");
+    let data = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+    serde_json::from_slice(&data).map_err(|e| Error::Config { path, msg: e.to_string() })
+}
+
+/// Undoes a half-made container when create fails: kills what was forked, removes the
+/// cgroup and the state directory. Every step is tried even if one fails.
+struct Cleanup {
+    dir: PathBuf,
+    pids: Vec<i32>,
+    cgroup: Option<berth_cgroups::Cgroup>,
+    armed: bool,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        for &p in &self.pids {
+            let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(p), None);
+        }
+        if let Some(cg) = &self.cgroup {
+            if let Err(e) = cg.destroy() {
+                eprintln!("warning: cleanup after failed create: {e}");
+            }
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn write_id_map(pid: i32, file: &str, maps: &[LinuxIdMapping]) -> Result<()> {
+    let mut s = String::new();
+    for m in maps {
+        s.push_str(&format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()));
+    }
+    let path = format!("/proc/{pid}/{file}");
+    fs::write(&path, s).map_err(|e| Error::io("write id map", path, e))
+}
+
+fn listen(path: &Path) -> Result<OwnedFd> {
+    let l = std::os::unix::net::UnixListener::bind(path).map_err(|e| Error::io("listen on", path, e))?;
+    Ok(OwnedFd::from(l))
+}
+
+/// Creates the container. On success its init is alive and waits for `start`.
+pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
+    state::validate_id(&o.id)?;
+    let bundle = fs::canonicalize(&o.bundle).map_err(|e| Error::io("open bundle", &o.bundle, e))?;
+    let spec = load_spec(&bundle)?;
+    let root_path = spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_else(|| PathBuf::from("rootfs"));
+    let rootfs = fs::canonicalize(bundle.join(&root_path)).map_err(|e| Error::io("open rootfs", bundle.join(&root_path), e))?;
+    let process = spec.process().as_ref().ok_or_else(|| Error::InvalidConfig("config has no process".into()))?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::InvalidConfig("process.args must not be empty".into()));
+    }
+    let linux = spec.linux().as_ref();
+    let plan = Plan::from_config(linux.and_then(|l| l.namespaces().as_deref()).unwrap_or_default())?;
+    if process.terminal().unwrap_or(false) && o.console_socket.is_none() {
+        return Err(Error::InvalidConfig("process.terminal is set: --console-socket is required".into()));
+    }
+    let caps = Masks::from_config(process.capabilities().as_ref())?;
+    let seccomp = linux.and_then(|l| l.seccomp().as_ref()).map(berth_seccomp::compile).transpose()?;
+
+    let dir = root.dir(&o.id);
+    match fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(o.id.clone())),
+        Err(e) => return Err(Error::io("create state directory", &dir, e)),
+    }
+    let cgroup = berth_cgroups::Cgroup::resolve(
+        linux.and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned()).as_deref(),
+        &o.id,
+        o.systemd_cgroup,
+    );
+    let mut guard = Cleanup { dir: dir.clone(), pids: vec![], cgroup: None, armed: true };
+    let cgroup = match cgroup {
+        Ok(cg) => cg,
+        Err(e) => return Err(e.into()),
+    };
+    cgroup.create()?;
+    guard.cgroup = Some(cgroup.clone());
+    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+        cgroup.apply(&with_default_devices(r, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default()))?;
+    }
+
+    let dir_file = fs::File::open(&dir).map_err(|e| Error::io("open", &dir, e))?;
+    let start_listener = listen(&super::socket_path(&dir, Some(&dir_file)))?;
+    let console = match (&o.console_socket, process.terminal().unwrap_or(false)) {
+        (Some(p), true) => Some(UnixStream::connect(p).map_err(|e| Error::io("connect to console socket", p, e))?),
+        _ => None,
+    };
+    let cfg = InitConfig {
+        id: o.id.clone(),
+        spec: spec.clone(),
+        rootfs: rootfs.clone(),
+        plan: plan.clone(),
+        caps,
+        seccomp,
+        cgroup: Some(cgroup.clone()),
+        console,
+        start_listener,
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserve_fds: o.preserve_fds,
+    };
+    let (parent, child) = Channel::pair()?;
+    // SAFETY: the runtime is single-threaded here, so the child may run arbitrary code.
+    let stage1 = match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", e))? {
+        ForkResult::Child => {
+            drop(parent);
+            init::stage1(&child, &cfg)
+        }
+        ForkResult::Parent { child: pid } => pid.as_raw(),
+    };
+    drop(child);
+    drop(cfg);
+    guard.pids.push(stage1);
+
+    parent.expect(Msg::UsernsReady)?;
+    cgroup.add_pid(stage1)?;
+    if plan.creates(LinuxNamespaceType::User) {
+        let l = linux.expect("a user namespace implies a linux section");
+        // gid_map first is not required when we are root on the host; uid_map first, as runc.
+        write_id_map(stage1, "uid_map", l.uid_mappings().as_deref().unwrap_or_default())?;
+        write_id_map(stage1, "gid_map", l.gid_mappings().as_deref().unwrap_or_default())?;
+    }
+    parent.send(&Msg::Go)?;
+    let pid = match parent.recv()? {
+        Msg::InitPid(p) => p,
+        Msg::Error(e) => return Err(Error::Init(e)),
+        m => return Err(Error::Init(format!("unexpected {m:?}"))),
+    };
+    guard.pids.insert(0, pid);
+    let _ = waitpid(Pid::from_raw(stage1), None);
+    guard.pids.retain(|&p| p != stage1);
+
+    let (pid_start_time, _) = state::pid_start_time(pid).ok_or_else(|| Error::Init("the container's init exited".into()))?;
+    let st = State {
+        id: o.id.clone(),
+        pid,
+        pid_start_time,
+        bundle: bundle.clone(),
+        rootfs,
+        created: state::now_rfc3339(),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup: Some(cgroup.clone()),
+        config: spec.clone(),
+        started: false,
+    };
+    parent.expect(Msg::MountsDone)?;
+    let hook_state = serde_json::to_vec(&st.to_oci_json(crate::state::Status::Creating)).expect("json");
+    let hooks = spec.hooks().as_ref();
+    crate::hooks::run_all(hooks.and_then(|h| h.create_runtime().as_ref()), &hook_state)?;
+    #[allow(deprecated)]
+    crate::hooks::run_all(hooks.and_then(|h| h.prestart().as_ref()), &hook_state)?;
+    let created_state = serde_json::to_string(&st.to_oci_json(crate::state::Status::Created)).expect("json");
+    parent.send(&Msg::State(created_state))?;
+    parent.expect(Msg::Created)?;
+
+    st.save(root)?;
+    if let Some(pf) = &o.pid_file {
+        write_pid_file(pf, pid)?;
+    }
+    guard.armed = false;
+    drop(guard);
+    Ok(st)
+}
+
+/// The device rules the cgroup gets: the config's, then (as runc does) access to the
+/// devices every container has and to those the config creates, and mknod of any node
+/// (the node still has to be allowed to be opened). Without these a "deny all" rule would
+/// keep init from creating /dev/null.
+fn with_default_devices(r: &oci_spec::runtime::LinuxResources, devices: &[oci_spec::runtime::LinuxDevice]) -> oci_spec::runtime::LinuxResources {
+    use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType};
+    let rule = |typ, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut b = LinuxDeviceCgroupBuilder::default().allow(true).typ(typ).access(access);
+        if let Some(m) = major {
+            b = b.major(m);
+        }
+        if let Some(m) = minor {
+            b = b.minor(m);
+        }
+        b.build().expect("device rule")
+    };
+    let mut rules = r.devices().clone().unwrap_or_default();
+    if rules.is_empty() {
+        return r.clone();
+    }
+    rules.push(rule(LinuxDeviceType::C, None, None, "m"));
+    rules.push(rule(LinuxDeviceType::B, None, None, "m"));
+    for (maj, min) in [(1, Some(3)), (1, Some(5)), (1, Some(7)), (1, Some(8)), (1, Some(9)), (5, Some(0)), (5, Some(1)), (5, Some(2)), (136, None), (10, Some(200))] {
+        rules.push(rule(LinuxDeviceType::C, Some(maj), min, "rwm"));
+    }
+    for d in devices {
+        rules.push(rule(d.typ(), Some(d.major()), Some(d.minor()), "rwm"));
+    }
+    let mut out = r.clone();
+    out.set_devices(Some(rules));
+    out
+}
+
+/// Writes a pid file atomically (readers never see it half-written).
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io("rename pid file", path, e))
+}

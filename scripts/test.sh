@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Run berth's whole test suite, as root, non-interactively. Exits non-zero on any failure.
+#
+#   scripts/test.sh
+#   BERTH_RUNTIME=/usr/sbin/runc scripts/test.sh   check the e2e tests themselves against runc
+#
+# Unit and e2e tests run with `cargo test --release --workspace`; the e2e tests drive
+# target/release/berth-runtime (or $BERTH_RUNTIME). Then the shell-level checks: syntax of
+# every script, and a short run of the benchmark so it keeps working.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+[ "$(id -u)" -eq 0 ] || die "run as root: the e2e tests make namespaces, mounts and cgroups"
+ensure_cargo_on_path
+start=$SECONDS
+
+log "cargo build --release -p berth-runtime-cli (the binary the e2e tests drive)"
+cargo build --release -p berth-runtime-cli
+export BERTH_RUNTIME=${BERTH_RUNTIME:-$PWD/target/release/berth-runtime}
+
+log "cargo test --release --workspace (runtime under test: $BERTH_RUNTIME)"
+cargo test --release --workspace
+
+log "shell checks"
+scripts=(scripts/*.sh bench/*.sh .ci/run)
+for f in "${scripts[@]}"; do bash -n "$f"; done
+if command -v shellcheck >/dev/null; then shellcheck -x "${scripts[@]}"; fi
+bench_out=$(mktemp -d /tmp/berth-test-bench.XXXXXX)
+trap 'rm -rf "$bench_out"' EXIT
+BENCH_OUT=$bench_out RSS_N=1 bash bench/runtime.sh 3 >/dev/null
+
+log "all tests passed in $((SECONDS - start)) s"

@@ -25,10 +25,14 @@ pub fn run(hook: &Hook, state: &[u8]) -> Result<()> {
             cmd.args(rest);
         }
     }
-    cmd.env_clear();
-    for kv in hook.env().iter().flatten() {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
+    // Without an env list a hook inherits the runtime's environment (as runc's do); with
+    // one, it gets exactly that list.
+    if let Some(env) = hook.env() {
+        cmd.env_clear();
+        for kv in env {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
         }
     }
     cmd.stdin(Stdio::piped());

@@ -30,11 +30,27 @@ pub struct CreateOptions {
     pub systemd_cgroup: bool,
 }
 
-/// Loads and checks `config.json` of a bundle.
+/// Loads and checks `config.json` of a bundle. Capabilities this runtime does not know
+/// (newer than its table) are dropped with a warning, as runc does, rather than making
+/// the whole config unreadable.
 pub fn load_spec(bundle: &Path) -> Result<Spec> {
     let path = bundle.join("config.json");
     let data = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-    serde_json::from_slice(&data).map_err(|e| Error::Config { path, msg: e.to_string() })
+    let mut v: serde_json::Value = serde_json::from_slice(&data).map_err(|e| Error::Config { path: path.clone(), msg: e.to_string() })?;
+    if let Some(caps) = v.pointer_mut("/process/capabilities").and_then(|c| c.as_object_mut()) {
+        for (set, list) in caps.iter_mut() {
+            if let Some(arr) = list.as_array_mut() {
+                arr.retain(|c| {
+                    let known = c.as_str().is_some_and(|n| crate::capabilities::number(n).is_ok());
+                    if !known {
+                        eprintln!("warning: ignoring unknown capability {c} in process.capabilities.{set}");
+                    }
+                    known
+                });
+            }
+        }
+    }
+    serde_json::from_value(v).map_err(|e| Error::Config { path, msg: e.to_string() })
 }
 
 /// Undoes a half-made container when create fails: kills what was forked, removes the
@@ -186,11 +202,12 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     };
     parent.expect(Msg::MountsDone)?;
     let hook_state = serde_json::to_vec(&st.to_oci_json(crate::state::Status::Creating)).expect("json");
+    let created_state = serde_json::to_string(&st.to_oci_json(crate::state::Status::Created)).expect("json");
     let hooks = spec.hooks().as_ref();
     crate::hooks::run_all(hooks.and_then(|h| h.create_runtime().as_ref()), &hook_state)?;
+    // The deprecated prestart hooks get "created", as runtime-spec 1.0 (and runc) has it.
     #[allow(deprecated)]
-    crate::hooks::run_all(hooks.and_then(|h| h.prestart().as_ref()), &hook_state)?;
-    let created_state = serde_json::to_string(&st.to_oci_json(crate::state::Status::Created)).expect("json");
+    crate::hooks::run_all(hooks.and_then(|h| h.prestart().as_ref()), created_state.as_bytes())?;
     parent.send(&Msg::State(created_state))?;
     parent.expect(Msg::Created)?;
 

@@ -21,10 +21,10 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    match c.status {
-        Status::Stopped | Status::Created => {}
-        _ if force => {}
-        _ => c.require(&[Status::Stopped], "cannot delete a container that is not stopped (use --force)")?,
+    // The spec: deleting a container that is not stopped is an error (runc also lets a
+    // created one go; we follow the spec, and --force covers both).
+    if !force {
+        c.require(&[Status::Stopped], "cannot delete a container that is not stopped (use --force)")?;
     }
     let mut errors: Vec<String> = Vec::new();
     if c.status != Status::Stopped {

@@ -76,15 +76,25 @@ pub fn exec(root: &StateRoot, id: &str, o: &ExecOptions) -> Result<i32> {
                         namespaces::join(*t, path)?;
                     }
                 }
+                // As in create: the exec'd child waits until its pid was sent.
+                let (hold_r, hold_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
                 // SAFETY: single-threaded.
                 match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", e))? {
                     ForkResult::Child => {
+                        drop(hold_w);
+                        let mut b = [0u8; 1];
+                        let _ = nix::unistd::read(&hold_r, &mut b);
+                        drop(hold_r);
                         let e = exec_child(&child, p, caps, seccomp.as_ref(), console.as_ref(), o.preserve_fds);
                         let _ = child.send(&Msg::Error(e.to_string()));
                         // SAFETY: leave the forked child without running parent cleanup.
                         unsafe { libc::_exit(127) }
                     }
-                    ForkResult::Parent { child: pid } => child.send(&Msg::InitPid(pid.as_raw())),
+                    ForkResult::Parent { child: pid } => {
+                        let r = child.send(&Msg::InitPid(pid.as_raw()));
+                        drop(hold_w);
+                        r
+                    }
                 }
             })();
             if let Err(e) = r {

@@ -80,11 +80,25 @@ fn stage1_inner(chan: &Channel, cfg: &InitConfig) -> Result<()> {
     if cfg.plan.creates(LinuxNamespaceType::Time) {
         write_time_offsets(&cfg.spec)?;
     }
+    // Stage 1 and init share the channel: init must not speak before stage 1 has sent
+    // the init's pid, or the parent would read init's first message where it expects
+    // the pid. A pipe closed by stage 1 after sending holds init back until then.
+    let (hold_r, hold_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
     // SAFETY: the runtime is single-threaded (it never starts threads before forking), so
     // the child may run arbitrary code.
     match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork init", e))? {
-        ForkResult::Child => stage2(chan, cfg),
-        ForkResult::Parent { child } => chan.send(&Msg::InitPid(child.as_raw())),
+        ForkResult::Child => {
+            drop(hold_w);
+            let mut b = [0u8; 1];
+            let _ = nix::unistd::read(&hold_r, &mut b);
+            drop(hold_r);
+            stage2(chan, cfg)
+        }
+        ForkResult::Parent { child } => {
+            let r = chan.send(&Msg::InitPid(child.as_raw()));
+            drop(hold_w);
+            r
+        }
     }
 }
 

@@ -67,14 +67,17 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
     }
 
     /// Step 1: propagation of the inherited tree and the rootfs bind mount.
+    ///
+    /// The inherited tree always becomes a recursive slave first: host mounts still
+    /// reach the container, nothing flows back, and the rootfs can be bind-mounted (an
+    /// "unbindable" tree could not be). rootfsPropagation applies to the container's
+    /// own root after pivot_root ([`finalize`]).
     pub fn prepare(&mut self, propagation: Option<&str>) -> Result<()> {
-        let prop = match propagation {
-            Some(p) if !p.is_empty() => options::propagation(p)
-                .ok_or_else(|| Error::InvalidConfig(format!("unknown rootfsPropagation {p:?}")))?,
-            _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        };
+        if let Some(p) = propagation.filter(|p| !p.is_empty()) {
+            options::propagation(p).ok_or_else(|| Error::InvalidConfig(format!("unknown rootfsPropagation {p:?}")))?;
+        }
         self.sys
-            .mount(None, &Target::plain("/"), None, prop | MsFlags::MS_REC, None)
+            .mount(None, &Target::plain("/"), None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
             .map_err(|e| fail("make / ", Path::new("/"), e))?;
         self.make_parent_private()?;
         let t = Target::plain(&self.path);

@@ -29,4 +29,20 @@ bench_out=$(mktemp -d /tmp/berth-test-bench.XXXXXX)
 trap 'rm -rf "$bench_out"' EXIT
 BENCH_OUT=$bench_out RSS_N=1 bash bench/runtime.sh 3 >/dev/null
 
+# The OCI runtime-tools validation suite (third-party, from Debian's source package),
+# gated on "no program that passes with runc fails with berth". It needs ../shared
+# (present on developer machines and in CI); skipped with a note elsewhere.
+conf=../shared/conformance
+if [ -x "$conf/runtime-tools/run.sh" ] && [ "${BERTH_SKIP_CONFORMANCE:-0}" != 1 ]; then
+  log "OCI runtime-tools validation suite"
+  res=$(mktemp -d /tmp/berth-conformance.XXXXXX)
+  RESULTS=$res bash "$conf/runtime-tools/run.sh" "$BERTH_RUNTIME" berth >"$res.log" 2>&1 || { tail -20 "$res.log"; die "the conformance suite did not run"; }
+  head -2 "$res/summary.txt"
+  python3 "$conf/compare.py" "$conf/baseline/runtime-tools/runc-run1" "$res" | tail -3
+  python3 "$conf/compare.py" "$conf/baseline/runtime-tools/runc-run1" "$res" >/dev/null || die "conformance regressed against runc's baseline"
+  rm -rf "$res" "$res.log"
+else
+  log "skipping the conformance suite (no $conf, or BERTH_SKIP_CONFORMANCE=1)"
+fi
+
 log "all tests passed in $((SECONDS - start)) s"

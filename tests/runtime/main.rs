@@ -6,11 +6,16 @@
 
 use std::time::Duration;
 
+mod cgroups;
 mod cleanup;
+mod docker_defaults;
+mod hooks;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod podman;
 mod security;
+mod terminal;
 
 /// How long a container gets to reach a state, or its leftovers to disappear.
 const WAIT: Duration = Duration::from_secs(10);

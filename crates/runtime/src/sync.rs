@@ -22,8 +22,9 @@ pub enum Msg {
     InitPid(i32),
     /// Init mounted everything and waits for the createRuntime/prestart hooks.
     MountsDone,
-    /// The hooks ran; the container's state JSON for the hooks init runs itself.
-    State(String),
+    /// The hooks ran; the container's state JSON for the hooks init runs itself:
+    /// createContainer sees "creating", startContainer "created".
+    States { creating: String, created: String },
     /// Init is ready and waits for `start`.
     Created,
     /// Exec child: the process is about to execve.

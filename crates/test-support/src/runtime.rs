@@ -113,10 +113,19 @@ impl Runtime {
 
     /// `create --bundle B ID`. The container's stdio goes to [`Runtime::container_stdout`].
     pub fn create(&self, bundle: &Bundle, id: &str) -> Output {
+        self.create_with(bundle, id, &[])
+    }
+
+    /// `create --bundle B OPTIONS... ID`, e.g. with `&["--console-socket", path]`; like
+    /// [`Runtime::create`] otherwise (the container is deleted when `self` is dropped).
+    pub fn create_with(&self, bundle: &Bundle, id: &str, options: &[&str]) -> Output {
         self.remember(id);
         let stdout = self.log_path(&format!("{id}.stdout"));
         let stderr = self.log_path(&format!("{id}.stderr"));
-        let mut cmd = self.command(&["create", "--bundle", path_str(bundle.path()), id]);
+        let mut args = vec!["create", "--bundle", path_str(bundle.path())];
+        args.extend_from_slice(options);
+        args.push(id);
+        let mut cmd = self.command(&args);
         cmd.stdin(Stdio::null())
             .stdout(File::create(&stdout).unwrap())
             .stderr(File::create(&stderr).unwrap());

@@ -80,16 +80,23 @@ fn build_process(root: &StateRoot, a: &Args) -> Result<Process, Box<dyn std::err
     if !a.additional_gids.is_empty() {
         v["user"]["additionalGids"] = serde_json::json!(a.additional_gids);
     }
-    for c in &a.cap {
-        if berth_runtime::capabilities::number(c).is_err() {
-            return Err(format!("unknown capability {c:?}").into());
-        }
-    }
-    if !a.cap.is_empty() {
+    // Unknown names are dropped with a warning, as in config.json.
+    let known: Vec<&String> = a
+        .cap
+        .iter()
+        .filter(|c| {
+            let ok = berth_runtime::capabilities::number(c).is_ok();
+            if !ok {
+                eprintln!("warning: ignoring unknown capability {c:?}");
+            }
+            ok
+        })
+        .collect();
+    if !known.is_empty() {
         // Ambient capabilities must also be inheritable, or the kernel refuses to raise them.
         for set in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
             let mut caps: Vec<serde_json::Value> = v["capabilities"][set].as_array().cloned().unwrap_or_default();
-            caps.extend(a.cap.iter().map(|c| serde_json::json!(c)));
+            caps.extend(known.iter().map(|c| serde_json::json!(c)));
             v["capabilities"][set] = serde_json::Value::Array(caps);
         }
     }

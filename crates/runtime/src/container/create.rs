@@ -205,10 +205,11 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     let created_state = serde_json::to_string(&st.to_oci_json(crate::state::Status::Created)).expect("json");
     let hooks = spec.hooks().as_ref();
     crate::hooks::run_all(hooks.and_then(|h| h.create_runtime().as_ref()), &hook_state)?;
-    // The deprecated prestart hooks get "created", as runtime-spec 1.0 (and runc) has it.
+    // The deprecated prestart hooks get "created": runtime-spec 1.0 ran them at start, and
+    // the runtime-tools validation suite checks for that status.
     #[allow(deprecated)]
     crate::hooks::run_all(hooks.and_then(|h| h.prestart().as_ref()), created_state.as_bytes())?;
-    parent.send(&Msg::State(created_state))?;
+    parent.send(&Msg::States { creating: String::from_utf8_lossy(&hook_state).into_owned(), created: created_state })?;
     parent.expect(Msg::Created)?;
 
     st.save(root)?;

@@ -204,13 +204,13 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
             .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
     }
     chan.send(&Msg::MountsDone)?;
-    let state = match chan.recv()? {
-        Msg::State(s) => s,
+    let (creating, state) = match chan.recv()? {
+        Msg::States { creating, created } => (creating, created),
         Msg::Error(e) => return Err(Error::Init(e)),
         m => return Err(Error::Init(format!("unexpected {m:?}"))),
     };
     let hooks = spec.hooks().as_ref();
-    crate::hooks::run_all(hooks.and_then(|h| h.create_container().as_ref()), state.as_bytes())?;
+    crate::hooks::run_all(hooks.and_then(|h| h.create_container().as_ref()), creating.as_bytes())?;
     if mount_ns {
         rootfs.pivot(cfg.no_pivot)?;
         rootfs::finalize(&sys, spec, spec.root().as_ref().is_some_and(|r| r.readonly().unwrap_or(false)))?;

@@ -166,10 +166,28 @@ pub fn close_extra_fds(preserve: u32) {
     unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
 }
 
+/// The home directory of `uid` in the container's /etc/passwd, or "/".
+fn home_of(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+            })
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_string())
+}
+
 fn exec(p: &Process, program: &Path) -> Error {
     let cstr = |s: &str| CString::new(s).unwrap_or_default();
     let args: Vec<CString> = p.args().iter().flatten().map(|a| cstr(a)).collect();
-    let env: Vec<CString> = p.env().iter().flatten().map(|e| cstr(e)).collect();
+    let mut env: Vec<CString> = p.env().iter().flatten().map(|e| cstr(e)).collect();
+    // Programs expect HOME; like runc, fill it in from the container's passwd when unset.
+    if !p.env().iter().flatten().any(|e| e.starts_with("HOME=")) {
+        env.push(cstr(&format!("HOME={}", home_of(p.user().uid()))));
+    }
     let prog = CString::new(program.as_os_str().as_bytes()).unwrap_or_default();
     match nix::unistd::execve(&prog, &args, &env) {
         Err(e) => Error::sys(format!("exec {}", program.display()), e),

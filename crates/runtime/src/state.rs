@@ -84,6 +84,8 @@ impl StateRoot {
             .mode(0o700)
             .create(&path)
             .map_err(|e| Error::io("create state directory", &path, e))?;
+        // Absolute, so that changing directory (create does, into the bundle) keeps it valid.
+        let path = fs::canonicalize(&path).map_err(|e| Error::io("open state directory", &path, e))?;
         Ok(StateRoot { path })
     }
 

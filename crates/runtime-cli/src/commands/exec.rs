@@ -93,8 +93,9 @@ fn build_process(root: &StateRoot, a: &Args) -> Result<Process, Box<dyn std::err
         })
         .collect();
     if !known.is_empty() {
-        // Ambient capabilities must also be inheritable, or the kernel refuses to raise them.
-        for set in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
+        // Added to the sets that make it usable by the process itself (as crun does); not
+        // inheritable/ambient, so it does not pass on across the process's own execs.
+        for set in ["bounding", "effective", "permitted"] {
             let mut caps: Vec<serde_json::Value> = v["capabilities"][set].as_array().cloned().unwrap_or_default();
             caps.extend(known.iter().map(|c| serde_json::json!(c)));
             v["capabilities"][set] = serde_json::Value::Array(caps);

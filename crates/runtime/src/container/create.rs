@@ -110,6 +110,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     if process.terminal().unwrap_or(false) && o.console_socket.is_none() {
         return Err(Error::InvalidConfig("process.terminal is set: --console-socket is required".into()));
     }
+    validate_sysctls(linux.and_then(|l| l.sysctl().as_ref()), &plan)?;
     let caps = Masks::from_config(process.capabilities().as_ref())?;
     let seccomp = linux.and_then(|l| l.seccomp().as_ref()).map(berth_seccomp::compile).transpose()?;
 
@@ -141,6 +142,15 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         (Some(p), true) => Some(UnixStream::connect(p).map_err(|e| Error::io("connect to console socket", p, e))?),
         _ => None,
     };
+    // Bind sources are opened here, as the caller: inside a user namespace the container's
+    // root may not be able to reach them. Relative sources are relative to the bundle.
+    std::env::set_current_dir(&bundle).map_err(|e| Error::io("chdir", &bundle, e))?;
+    let bind_sources = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .map(|m| if crate::init::rootfs::BindSource::wanted(m) { crate::init::rootfs::BindSource::open(m, plan.creates(LinuxNamespaceType::User)).map(Some) } else { Ok(None) })
+        .collect::<Result<Vec<_>>>()?;
     let cfg = InitConfig {
         id: o.id.clone(),
         spec: spec.clone(),
@@ -154,6 +164,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
         preserve_fds: o.preserve_fds,
+        bind_sources,
     };
     let (parent, child) = Channel::pair()?;
     // SAFETY: the runtime is single-threaded here, so the child may run arbitrary code.
@@ -252,6 +263,37 @@ fn with_default_devices(r: &oci_spec::runtime::LinuxResources, devices: &[oci_sp
     let mut out = r.clone();
     out.set_devices(Some(rules));
     out
+}
+
+/// A sysctl may only be set when it is namespaced and the container has its own namespace
+/// of that kind: otherwise the write would change the host.
+fn validate_sysctls(sysctl: Option<&std::collections::HashMap<String, String>>, plan: &Plan) -> Result<()> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+    ];
+    let own = |t: LinuxNamespaceType| {
+        plan.creates(t)
+            || plan.joined_path(t).is_some_and(|p| {
+                crate::namespaces::ns_inode(p) != crate::namespaces::ns_inode(Path::new(&format!("/proc/1/ns/{}", crate::namespaces::proc_name(t))))
+            })
+    };
+    for key in sysctl.into_iter().flatten().map(|(k, _)| k) {
+        let ok = if IPC.contains(&key.as_str()) || key.starts_with("fs.mqueue.") {
+            own(LinuxNamespaceType::Ipc)
+        } else if key.starts_with("net.") {
+            own(LinuxNamespaceType::Network)
+        } else if key == "kernel.domainname" {
+            own(LinuxNamespaceType::Uts)
+        } else if key == "kernel.hostname" {
+            return Err(Error::InvalidConfig("sysctl kernel.hostname: set the hostname with the \"hostname\" field".into()));
+        } else {
+            false
+        };
+        if !ok {
+            return Err(Error::InvalidConfig(format!("sysctl {key} is not in a namespace of the container's own: it would change the host")));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a pid file atomically (readers never see it half-written).

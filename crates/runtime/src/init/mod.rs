@@ -45,6 +45,8 @@ pub struct InitConfig {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Per mount of the config: its bind source, opened before fork.
+    pub bind_sources: Vec<Option<rootfs::BindSource>>,
 }
 
 fn exit(code: i32) -> ! {
@@ -157,8 +159,8 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
     rootfs.cgroup = cfg.cgroup.as_ref();
     if mount_ns {
         rootfs.prepare(linux.and_then(|l| l.rootfs_propagation().as_deref()))?;
-        for m in &mounts {
-            rootfs.mount(m)?;
+        for (i, m) in mounts.iter().enumerate() {
+            rootfs.mount(m, cfg.bind_sources.get(i).and_then(Option::as_ref))?;
         }
         let dev_from_host = mounts.iter().any(|m| {
             m.destination() == Path::new("/dev") && options::parse(m.options().as_deref().unwrap_or_default()).is_bind()
@@ -202,6 +204,10 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
+    }
+    if mount_ns {
+        // A cwd missing from the image is created (runc and crun do), owned by root.
+        rootfs.ensure_dir(process.cwd())?;
     }
     chan.send(&Msg::MountsDone)?;
     let (creating, state) = match chan.recv()? {

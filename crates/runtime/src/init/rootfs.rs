@@ -47,6 +47,21 @@ fn chain(e: &pathrs::error::Error) -> String {
     s
 }
 
+/// Lexically removes "." and ".." from a path relative to the rootfs (".." stops at it).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// pathrs reports an existing path as an OS error with EEXIST.
 fn exists(e: &pathrs::error::Error) -> bool {
     matches!(e.kind(), pathrs::error::ErrorKind::OsError(Some(libc::EEXIST)))
@@ -113,27 +128,46 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
     fn target(&self, dest: &Path, file: bool) -> Result<(pathrs::Handle, Target)> {
         let root = self.root()?;
         let r = rel(dest);
-        let perm = std::fs::Permissions::from_mode(0o755);
         let handle = match root.resolve(&r) {
             Ok(h) => h,
-            Err(_) if file => {
-                if let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    root.mkdir_all(parent, &perm).map_err(|e| fail("create mount point", dest, chain(&e)))?;
-                }
-                match root.create(&r, &InodeType::File(std::fs::Permissions::from_mode(0o644))) {
-                    Ok(()) => {}
-                    Err(e) if exists(&e) => {}
-                    Err(e) => return Err(fail("create mount point", dest, chain(&e))),
-                }
-                root.resolve(&r).map_err(|e| fail("resolve mount point", dest, chain(&e)))?
-            }
-            Err(_) => root.mkdir_all(&r, &perm).map_err(|e| fail("create mount point", dest, chain(&e)))?,
+            Err(_) => self.create_target(dest, &self.follow_dangling(r), file)?,
         };
         let t = Target {
             kernel_path: PathBuf::from(format!("/proc/self/fd/{}", handle.as_fd().as_raw_fd())),
             container_path: dest.to_path_buf(),
         };
         Ok((handle, t))
+    }
+
+    /// A mount point that is a dangling symlink in the image is created where the link
+    /// points, inside the rootfs (as runc and crun do), instead of failing.
+    fn follow_dangling(&self, mut r: PathBuf) -> PathBuf {
+        let Ok(root) = self.root() else { return r };
+        for _ in 0..40 {
+            let Ok(link) = root.readlink(&r) else { break };
+            let next = if link.is_absolute() { rel(&link) } else { r.parent().unwrap_or(Path::new("")).join(link) };
+            r = normalize(&next);
+        }
+        r
+    }
+
+    fn create_target(&self, dest: &Path, r: &Path, file: bool) -> Result<pathrs::Handle> {
+        let root = self.root()?;
+        let perm = std::fs::Permissions::from_mode(0o755);
+        Ok(match () {
+            () if file => {
+                if let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    root.mkdir_all(parent, &perm).map_err(|e| fail("create mount point", dest, chain(&e)))?;
+                }
+                match root.create(r, &InodeType::File(std::fs::Permissions::from_mode(0o644))) {
+                    Ok(()) => {}
+                    Err(e) if exists(&e) => {}
+                    Err(e) => return Err(fail("create mount point", dest, chain(&e))),
+                }
+                root.resolve(r).map_err(|e| fail("resolve mount point", dest, chain(&e)))?
+            }
+            () => root.mkdir_all(r, &perm).map_err(|e| fail("create mount point", dest, chain(&e)))?,
+        })
     }
 
     /// A handle on what is mounted at `t` now. The handle `target` returned points at the
@@ -148,8 +182,10 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
         Ok((handle, t))
     }
 
-    /// Step 2: one mount of the config.
-    pub fn mount(&self, m: &Mount) -> Result<()> {
+    /// Step 2: one mount of the config. `source` is the bind source opened by the parent
+    /// (O_PATH) before any namespace was entered, so a source the container's user may not
+    /// reach still mounts, and is the same file the parent checked.
+    pub fn mount(&self, m: &Mount, source: Option<&BindSource>) -> Result<()> {
         let dest = m.destination();
         if !dest.is_absolute() {
             return Err(Error::InvalidConfig(format!("mount destination {} is not absolute", dest.display())));
@@ -161,17 +197,26 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
             return self.mount_cgroup(m, &opts);
         }
         if bind {
-            let src = m.source().as_deref().ok_or_else(|| Error::InvalidConfig(format!("bind mount {} has no source", dest.display())))?;
-            let src = if src.is_absolute() { src.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(src) };
-            let meta = std::fs::metadata(&src).map_err(|e| fail("bind mount source", &src, e))?;
-            let (_h, t) = self.target(dest, !meta.is_dir())?;
+            let owned;
+            let b = match source {
+                Some(b) => b,
+                None => {
+                    owned = BindSource::open(m, false)?;
+                    &owned
+                }
+            };
+            let (_h, t) = self.target(dest, !b.is_dir)?;
             let mut flags = MsFlags::MS_BIND;
             if opts.flags.contains(MsFlags::MS_REC) || typ == "rbind" {
                 flags |= MsFlags::MS_REC;
             }
-            self.sys
-                .mount(Some(&src.to_string_lossy()), &t, Some("bind"), flags, None)
-                .map_err(|e| fail("bind mount", dest, format!("{} ({e})", src.display())))?;
+            match &b.tree {
+                Some(tree) => move_mount(tree, &t).map_err(|e| fail("bind mount", dest, format!("{} ({e})", b.path.display())))?,
+                None => self
+                    .sys
+                    .mount(Some(&b.path.to_string_lossy()), &t, Some("bind"), flags, None)
+                    .map_err(|e| fail("bind mount", dest, format!("{} ({e})", b.path.display())))?,
+            }
             let (_m, t) = self.mounted(&t)?;
             if !opts.remount_flags().is_empty() {
                 self.remount_bind(&t, opts.remount_flags())?;
@@ -289,6 +334,15 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
         Ok(())
     }
 
+    /// Creates a directory inside the rootfs if it is missing.
+    pub fn ensure_dir(&self, p: &Path) -> Result<()> {
+        let root = self.root()?;
+        if root.resolve(rel(p)).is_err() {
+            root.mkdir_all(rel(p), &std::fs::Permissions::from_mode(0o755)).map_err(|e| fail("create", p, chain(&e)))?;
+        }
+        Ok(())
+    }
+
     /// Step 3: device nodes (when /dev is ours, not the host's bind-mounted).
     pub fn create_devices(&self, devices: &[LinuxDevice]) -> Result<()> {
         for d in default_devices().iter().chain(devices) {
@@ -384,6 +438,74 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
         }
         sys.chdir(Path::new("/")).map_err(|e| fail("chdir", Path::new("/"), e))
     }
+}
+
+/// A bind mount's source, checked by the runtime's parent process before any namespace
+/// was entered. For a container with a user namespace it is also cloned there as a
+/// detached mount tree (open_tree), because the container's root may not be allowed to
+/// reach the source path; init attaches the tree with move_mount.
+#[derive(Debug)]
+pub struct BindSource {
+    pub path: PathBuf,
+    pub is_dir: bool,
+    pub tree: Option<std::os::fd::OwnedFd>,
+}
+
+impl BindSource {
+    /// Checks the source of `m` (relative sources are relative to the bundle, the
+    /// runtime's working directory then) and, with `detach`, clones it.
+    pub fn open(m: &Mount, detach: bool) -> Result<BindSource> {
+        let src = m.source().as_deref().ok_or_else(|| Error::InvalidConfig(format!("bind mount {} has no source", m.destination().display())))?;
+        let path = if src.is_absolute() { src.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(src) };
+        let is_dir = std::fs::metadata(&path).map_err(|e| Error::io("bind mount source", &path, e))?.is_dir();
+        let tree = if detach {
+            let recursive = m.typ().as_deref() == Some("rbind")
+                || options::parse(m.options().as_deref().unwrap_or_default()).flags.contains(MsFlags::MS_REC);
+            Some(open_tree(&path, recursive)?)
+        } else {
+            None
+        };
+        Ok(BindSource { path, is_dir, tree })
+    }
+
+    /// Whether `m` is a bind mount (by type or by option).
+    pub fn wanted(m: &Mount) -> bool {
+        let typ = m.typ().as_deref().unwrap_or("");
+        typ == "bind" || typ == "rbind" || options::parse(m.options().as_deref().unwrap_or_default()).is_bind()
+    }
+}
+
+/// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`.
+fn open_tree(path: &Path, recursive: bool) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| Error::InvalidConfig("nul in path".into()))?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: open_tree reads a C string and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(Error::io("open_tree", path, std::io::Error::last_os_error()));
+    }
+    // SAFETY: the kernel returned a new fd that we now own.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// move_mount(2) of a detached tree onto `t`.
+fn move_mount(tree: &std::os::fd::OwnedFd, t: &Target) -> std::io::Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    let empty = std::ffi::CString::new("").expect("empty");
+    let to = std::ffi::CString::new(t.kernel_path.as_os_str().as_encoded_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: two valid C strings and fds; move_mount returns 0 or -1.
+    let rc = unsafe {
+        libc::syscall(libc::SYS_move_mount, tree.as_raw_fd(), empty.as_ptr(), libc::AT_FDCWD, to.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH)
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The flags statvfs reports that the kernel locks on a mount.

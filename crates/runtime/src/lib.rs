@@ -34,6 +34,7 @@ pub mod rlimits;
 pub mod state;
 pub mod sync;
 pub mod syscall;
+pub mod timing;
 
 pub use container::Container;
 pub use error::{Error, Result};

@@ -9,8 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -64,9 +63,6 @@ pub struct State {
     pub cgroup: Option<berth_cgroups::Cgroup>,
     /// The config the container was created from (exec, hooks and ps need it).
     pub config: oci_spec::runtime::Spec,
-    /// Whether `start` has released the init.
-    #[serde(default)]
-    pub started: bool,
 }
 
 /// The state directory.
@@ -134,12 +130,16 @@ impl State {
         serde_json::from_slice(&data).map_err(|e| Error::State { id: id.to_string(), msg: format!("parse {}: {e}", path.display()) })
     }
 
-    /// Writes state.json atomically.
+    /// Writes state.json atomically (temporary file, rename): a reader never sees half a
+    /// record. Not fsynced: the record describes processes, which a power loss ends too,
+    /// and the state root normally is a tmpfs (/run); an fsync on a disk-backed root would
+    /// cost milliseconds on every create for nothing.
     pub fn save(&self, root: &StateRoot) -> Result<()> {
         let dir = root.dir(&self.id);
         let tmp = dir.join(".state.json.tmp");
         let data = serde_json::to_vec(self).map_err(|e| Error::State { id: self.id.clone(), msg: e.to_string() })?;
-        write_atomic(&tmp, &dir.join("state.json"), &data)
+        std::fs::write(&tmp, &data).map_err(|e| Error::io("write", &tmp, e))?;
+        fs::rename(&tmp, dir.join("state.json")).map_err(|e| Error::io("rename", dir.join("state.json"), e))
     }
 
     /// The status as the kernel sees it now.
@@ -147,7 +147,7 @@ impl State {
         if !pid_is_ours(self.pid, self.pid_start_time) {
             return Status::Stopped;
         }
-        if !self.started && root.dir(&self.id).join(START_SOCKET).exists() {
+        if root.dir(&self.id).join(START_SOCKET).exists() {
             return Status::Created;
         }
         if let Some(cg) = &self.cgroup {
@@ -173,20 +173,6 @@ impl State {
             "annotations": self.annotations,
         })
     }
-}
-
-/// Writes `data` to `tmp`, fsyncs it and renames it over `dest`.
-pub fn write_atomic(tmp: &Path, dest: &Path, data: &[u8]) -> Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(tmp)
-        .map_err(|e| Error::io("create", tmp, e))?;
-    f.write_all(data).map_err(|e| Error::io("write", tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", tmp, e))?;
-    fs::rename(tmp, dest).map_err(|e| Error::io("rename", dest, e))
 }
 
 /// Field 22 (starttime) of /proc/<pid>/stat, and whether the process is a zombie.

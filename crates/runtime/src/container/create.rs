@@ -96,6 +96,7 @@ fn listen(path: &Path) -> Result<OwnedFd> {
 
 /// Creates the container. On success its init is alive and waits for `start`.
 pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
+    crate::timing::mark("create: begin");
     state::validate_id(&o.id)?;
     let bundle = fs::canonicalize(&o.bundle).map_err(|e| Error::io("open bundle", &o.bundle, e))?;
     let spec = load_spec(&bundle)?;
@@ -114,6 +115,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     let caps = Masks::from_config(process.capabilities().as_ref())?;
     let seccomp = linux.and_then(|l| l.seccomp().as_ref()).map(berth_seccomp::compile).transpose()?;
 
+    crate::timing::mark("create: config loaded, seccomp compiled");
     let dir = root.dir(&o.id);
     match fs::create_dir(&dir) {
         Ok(()) => {}
@@ -136,6 +138,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         cgroup.apply(&with_default_devices(r, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default()))?;
     }
 
+    crate::timing::mark("create: cgroup created and configured");
     let dir_file = fs::File::open(&dir).map_err(|e| Error::io("open", &dir, e))?;
     let start_listener = listen(&super::socket_path(&dir, Some(&dir_file)))?;
     let console = match (&o.console_socket, process.terminal().unwrap_or(false)) {
@@ -179,8 +182,8 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     drop(cfg);
     guard.pids.push(stage1);
 
+    crate::timing::mark("create: forked stage 1");
     parent.expect(Msg::UsernsReady)?;
-    cgroup.add_pid(stage1)?;
     if plan.creates(LinuxNamespaceType::User) {
         let l = linux.expect("a user namespace implies a linux section");
         // gid_map first is not required when we are root on the host; uid_map first, as runc.
@@ -194,6 +197,12 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         m => return Err(Error::Init(format!("unexpected {m:?}"))),
     };
     guard.pids.insert(0, pid);
+    // Moving a task between v1 cgroups waits for an RCU grace period (milliseconds when
+    // the cgroup lock was idle): it is done here, for the init, while the init builds the
+    // rootfs on another CPU, instead of for stage 1 before anything else can happen. The
+    // init only enters its cgroup namespace and runs the user's hooks after this.
+    crate::timing::mark("create: got init pid");
+    cgroup.add_pid(pid)?;
     let _ = waitpid(Pid::from_raw(stage1), None);
     guard.pids.retain(|&p| p != stage1);
 
@@ -209,8 +218,8 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup: Some(cgroup.clone()),
         config: spec.clone(),
-        started: false,
     };
+    crate::timing::mark("create: init joined the cgroup");
     parent.expect(Msg::MountsDone)?;
     let hook_state = serde_json::to_vec(&st.to_oci_json(crate::state::Status::Creating)).expect("json");
     let created_state = serde_json::to_string(&st.to_oci_json(crate::state::Status::Created)).expect("json");
@@ -221,12 +230,14 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     #[allow(deprecated)]
     crate::hooks::run_all(hooks.and_then(|h| h.prestart().as_ref()), created_state.as_bytes())?;
     parent.send(&Msg::States { creating: String::from_utf8_lossy(&hook_state).into_owned(), created: created_state })?;
+    crate::timing::mark("create: init mounted, hooks ran");
     parent.expect(Msg::Created)?;
 
     st.save(root)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
     }
+    crate::timing::mark("create: created, state saved");
     guard.armed = false;
     drop(guard);
     Ok(st)

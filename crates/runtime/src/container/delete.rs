@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::state::{StateRoot, Status};
 
 pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
+    crate::timing::mark("delete: begin");
     let c = match Container::load(root, id) {
         Ok(c) => c,
         // A state directory without state.json: a create that died half-way.
@@ -59,6 +60,7 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     if let Err(e) = std::fs::remove_dir_all(root.dir(id)) {
         errors.push(format!("remove {}: {e}", root.dir(id).display()));
     }
+    crate::timing::mark("delete: done");
     if errors.is_empty() {
         Ok(())
     } else if force {

@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::state::{StateRoot, Status, START_SOCKET};
 
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
-    let mut c = Container::load(root, id)?;
+    crate::timing::mark("start: begin");
+    let c = Container::load(root, id)?;
     c.require(&[Status::Created], "only a created container can be started")?;
     let dir = root.dir(id);
     let dir_file = std::fs::File::open(&dir).map_err(|e| Error::io("open", &dir, e))?;
@@ -19,9 +20,9 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     // written before that is the reason exec failed.
     let mut msg = String::new();
     let _ = conn.read_to_string(&mut msg);
+    // Removing the socket is what marks the container started (see State::status).
     let _ = std::fs::remove_file(dir.join(START_SOCKET));
-    c.state.started = true;
-    c.state.save(root)?;
+    crate::timing::mark("start: init exec'd");
     if !msg.is_empty() {
         return Err(Error::Init(msg));
     }

@@ -75,7 +75,9 @@ fn stage1_inner(chan: &Channel, cfg: &InitConfig) -> Result<()> {
             namespaces::join(*t, p)?;
         }
     }
-    let create = cfg.plan.create - CloneFlags::CLONE_NEWUSER;
+    // The cgroup namespace is unshared by init itself, once the parent has moved it into
+    // the container's cgroup (see `create`): its root is the cgroup it is in at that moment.
+    let create = cfg.plan.create - CloneFlags::CLONE_NEWUSER - CloneFlags::CLONE_NEWCGROUP;
     if !create.is_empty() {
         nix::sched::unshare(create).map_err(|e| Error::sys(format!("unshare {create:?}"), e))?;
     }
@@ -155,7 +157,6 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
     let sys = Linux;
     let mut rootfs = rootfs::Rootfs::new(&sys, cfg.rootfs.clone());
     rootfs.in_userns = cfg.plan.has(LinuxNamespaceType::User);
-    rootfs.cgroupns = cfg.plan.creates(LinuxNamespaceType::Cgroup);
     rootfs.cgroup = cfg.cgroup.as_ref();
     if mount_ns {
         rootfs.prepare(linux.and_then(|l| l.rootfs_propagation().as_deref()))?;
@@ -215,6 +216,9 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
         Msg::Error(e) => return Err(Error::Init(e)),
         m => return Err(Error::Init(format!("unexpected {m:?}"))),
     };
+    if cfg.plan.creates(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| Error::sys("unshare cgroup namespace", e))?;
+    }
     let hooks = spec.hooks().as_ref();
     crate::hooks::run_all(hooks.and_then(|h| h.create_container().as_ref()), creating.as_bytes())?;
     if mount_ns {

@@ -27,7 +27,6 @@ pub struct Rootfs<'a, S: Syscall> {
     root: Option<Root>,
     /// The container runs in a user namespace it created: mknod is not allowed there.
     pub in_userns: bool,
-    pub cgroupns: bool,
     pub cgroup: Option<&'a berth_cgroups::Cgroup>,
 }
 
@@ -74,7 +73,7 @@ fn rel(p: &Path) -> PathBuf {
 
 impl<'a, S: Syscall> Rootfs<'a, S> {
     pub fn new(sys: &'a S, path: PathBuf) -> Self {
-        Rootfs { sys, path, root: None, in_userns: false, cgroupns: false, cgroup: None }
+        Rootfs { sys, path, root: None, in_userns: false, cgroup: None }
     }
 
     fn root(&self) -> Result<&Root> {
@@ -289,18 +288,14 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
         let unified_only = mounts.len() == 1 && mounts[0].subdir.is_empty();
         if unified_only {
             let src = mounts[0].host_dir.to_string_lossy().into_owned();
-            if self.cgroupns {
-                // In its own cgroup namespace a fresh cgroup2 shows the container's cgroup as root.
-                self.sys
-                    .mount(Some("cgroup2"), &t, Some("cgroup2"), flags, None)
-                    .map_err(|e| fail("mount cgroup2", dest, e))?;
-            } else {
-                self.sys
-                    .mount(Some(&src), &t, Some("bind"), MsFlags::MS_BIND | MsFlags::MS_REC, None)
-                    .map_err(|e| fail("bind mount cgroup", dest, e))?;
-                let (_m, t) = self.mounted(&t)?;
-                self.remount_bind(&t, flags)?;
-            }
+            // A bind of the container's own cgroup2 directory: the same tree a fresh cgroup2
+            // mount shows inside its cgroup namespace, without needing that namespace yet
+            // (init enters it only after the parent has moved it into the cgroup).
+            self.sys
+                .mount(Some(&src), &t, Some("bind"), MsFlags::MS_BIND | MsFlags::MS_REC, None)
+                .map_err(|e| fail("bind mount cgroup", dest, e))?;
+            let (_m, t) = self.mounted(&t)?;
+            self.remount_bind(&t, flags)?;
             return Ok(());
         }
         // v1 (and hybrid): a tmpfs holding one bind mount per hierarchy, like the host's layout.

@@ -110,3 +110,21 @@ fn masked_directories_are_empty_and_read_only_paths_reject_writes() {
     assert_eq!(out.stdout, "0\n", "{out}");
     assert!(out.stderr.contains("Read-only file system"), "{out}");
 }
+
+#[test]
+fn personality_cpu_affinity_and_scheduler_apply_to_the_process() {
+    let rt = Runtime::new();
+    let bundle = Bundle::new("sched")
+        .config_mut(|c| {
+            c["linux"]["personality"] = json!({"domain": "LINUX32"});
+            c["process"]["execCPUAffinity"] = json!({"final": "0"});
+            c["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
+        })
+        .args(&["sh", "-c", "uname -m; grep Cpus_allowed_list /proc/self/status; cut -d' ' -f19,41 /proc/self/stat"]);
+    let out = rt.run(&bundle, &unique_id("sched")).ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(matches!(lines.first(), Some(&("i686" | "i386" | "armv7l" | "armv8l"))), "{out}");
+    assert_eq!(lines.get(1).map(|l| l.split_whitespace().last()), Some(Some("0")), "{out}");
+    // /proc/PID/stat field 19 is the nice value, 41 the policy (3 = SCHED_BATCH).
+    assert_eq!(lines.get(2), Some(&"7 3"), "{out}");
+}

@@ -174,7 +174,7 @@ fn exec_child(
         let arg0 = p.args().as_ref().and_then(|a| a.first()).cloned().unwrap_or_default();
         let program = fin::lookup(&arg0, &env)?;
         chan.send(&Msg::Ready)?;
-        let f = fin::Finalize { process: p, caps, seccomp, seccomp_listener: None, preserve_fds };
+        let f = fin::Finalize { process: p, caps, seccomp, seccomp_listener: None, preserve_fds, personality: None };
         Ok(fin::finalize_and_exec(&f, &program))
     })();
     match r {

@@ -12,6 +12,7 @@
 pub mod options;
 pub mod process;
 pub mod rootfs;
+pub mod scheduling;
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
@@ -274,6 +275,7 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
             seccomp: cfg.seccomp.as_ref(),
             seccomp_listener: listener.map(|p| (p, state.clone().into_bytes())),
             preserve_fds: cfg.preserve_fds,
+            personality: linux.and_then(|l| l.personality().as_ref()),
         };
         Ok(process::finalize_and_exec(&f, &program))
     })();

@@ -24,6 +24,7 @@ pub struct Finalize<'a> {
     /// Where to send a seccomp notify fd, with the state JSON to send along.
     pub seccomp_listener: Option<(PathBuf, Vec<u8>)>,
     pub preserve_fds: u32,
+    pub personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
 }
 
 /// Finds `arg0` the way execvp would, in the container's PATH.
@@ -130,6 +131,8 @@ fn finalize(f: &Finalize<'_>) -> Result<()> {
     let p = f.process;
     set_label(p)?;
     set_io_priority(p)?;
+    super::scheduling::apply_scheduler(p)?;
+    super::scheduling::apply_personality(f.personality)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
     if nnp {
         // SAFETY: prctl with integer arguments only.
@@ -152,6 +155,7 @@ fn finalize(f: &Finalize<'_>) -> Result<()> {
     }
     let cwd = p.cwd();
     nix::unistd::chdir(cwd).map_err(|e| Error::sys(format!("chdir {}", cwd.display()), e))?;
+    super::scheduling::apply_cpu_affinity(p)?;
     close_extra_fds(f.preserve_fds);
     if nnp {
         load_seccomp(f)?;

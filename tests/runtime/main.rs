@@ -13,6 +13,7 @@ mod hooks;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod mounts;
 mod podman;
 mod security;
 mod terminal;

@@ -141,3 +141,49 @@ mod tests {
         assert!(Plan::from_config(&[n.clone(), n]).is_err());
     }
 }
+
+/// A user namespace with the given id maps, held by an fd (for id-mapped mounts): a child
+/// unshares it, the parent writes the maps and opens /proc/<child>/ns/user, the child exits.
+pub fn userns_with_maps(
+    uids: &[oci_spec::runtime::LinuxIdMapping],
+    gids: &[oci_spec::runtime::LinuxIdMapping],
+) -> Result<std::os::fd::OwnedFd> {
+    use nix::unistd::{fork, pipe2, read, write, ForkResult};
+    let (ready_r, ready_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    let (done_r, done_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    // SAFETY: the runtime is single-threaded; the child only makes system calls and exits.
+    match unsafe { fork() }.map_err(|e| Error::sys("fork", e))? {
+        ForkResult::Child => {
+            drop(ready_r);
+            drop(done_w);
+            let ok = nix::sched::unshare(CloneFlags::CLONE_NEWUSER).is_ok();
+            let _ = write(&ready_w, if ok { b"1" } else { b"0" });
+            let mut b = [0u8; 1];
+            let _ = read(&done_r, &mut b);
+            // SAFETY: leave without running the parent's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(ready_w);
+            drop(done_r);
+            let mut b = [0u8; 1];
+            let n = read(&ready_r, &mut b).unwrap_or(0);
+            let result = (|| {
+                if n != 1 || b[0] != b'1' {
+                    return Err(Error::Init("unshare user namespace for an id-mapped mount failed".into()));
+                }
+                let map = |m: &[oci_spec::runtime::LinuxIdMapping]| {
+                    m.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect::<String>()
+                };
+                let pid = child.as_raw();
+                std::fs::write(format!("/proc/{pid}/uid_map"), map(uids)).map_err(|e| Error::io("write uid_map", format!("/proc/{pid}/uid_map"), e))?;
+                std::fs::write(format!("/proc/{pid}/gid_map"), map(gids)).map_err(|e| Error::io("write gid_map", format!("/proc/{pid}/gid_map"), e))?;
+                let f = std::fs::File::open(format!("/proc/{pid}/ns/user")).map_err(|e| Error::io("open", format!("/proc/{pid}/ns/user"), e))?;
+                Ok(std::os::fd::OwnedFd::from(f))
+            })();
+            drop(done_w);
+            let _ = nix::sys::wait::waitpid(child, None);
+            result
+        }
+    }
+}

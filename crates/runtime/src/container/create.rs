@@ -148,11 +148,29 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     // Bind sources are opened here, as the caller: inside a user namespace the container's
     // root may not be able to reach them. Relative sources are relative to the bundle.
     std::env::set_current_dir(&bundle).map_err(|e| Error::io("chdir", &bundle, e))?;
+    let in_userns = plan.creates(LinuxNamespaceType::User);
     let bind_sources = spec
         .mounts()
         .iter()
         .flatten()
-        .map(|m| if crate::init::rootfs::BindSource::wanted(m) { crate::init::rootfs::BindSource::open(m, plan.creates(LinuxNamespaceType::User)).map(Some) } else { Ok(None) })
+        .map(|m| {
+            use crate::init::rootfs::BindSource;
+            if !BindSource::wanted(m) {
+                return Ok(None);
+            }
+            // An id-mapped mount: the mount's own maps, else the container's.
+            let opts = crate::init::options::parse(m.options().as_deref().unwrap_or_default());
+            if opts.idmap || m.uid_mappings().is_some() {
+                let uids = m.uid_mappings().clone().or_else(|| linux.and_then(|l| l.uid_mappings().clone())).unwrap_or_default();
+                let gids = m.gid_mappings().clone().or_else(|| linux.and_then(|l| l.gid_mappings().clone())).unwrap_or_default();
+                if uids.is_empty() || gids.is_empty() {
+                    return Err(Error::InvalidConfig(format!("id-mapped mount {} has no uid/gid mappings", m.destination().display())));
+                }
+                let userns = crate::namespaces::userns_with_maps(&uids, &gids)?;
+                return BindSource::open_idmapped(m, true, Some(&userns)).map(Some);
+            }
+            BindSource::open(m, in_userns).map(Some)
+        })
         .collect::<Result<Vec<_>>>()?;
     let cfg = InitConfig {
         id: o.id.clone(),

@@ -17,8 +17,9 @@ pub struct Options {
     pub recursive_clear: u64,
     /// Filesystem-specific data ("mode=755,size=65536k").
     pub data: Vec<String>,
-    /// "idmap"/"ridmap": an id-mapped mount.
+    /// "idmap"/"ridmap": an id-mapped mount (recursive for "ridmap").
     pub idmap: bool,
+    pub idmap_recursive: bool,
 }
 
 impl Default for Options {
@@ -31,6 +32,7 @@ impl Default for Options {
             recursive_clear: 0,
             data: Vec::new(),
             idmap: false,
+            idmap_recursive: false,
         }
     }
 }
@@ -107,6 +109,7 @@ pub fn parse(options: &[String]) -> Options {
             }
             "idmap" | "ridmap" => {
                 o.idmap = true;
+                o.idmap_recursive = opt == "ridmap";
                 continue;
             }
             // runc/crun extensions with no kernel meaning here.

@@ -450,13 +450,25 @@ impl BindSource {
     /// Checks the source of `m` (relative sources are relative to the bundle, the
     /// runtime's working directory then) and, with `detach`, clones it.
     pub fn open(m: &Mount, detach: bool) -> Result<BindSource> {
+        BindSource::open_idmapped(m, detach, None)
+    }
+
+    /// As [`open`](Self::open); with `idmap` (a user namespace fd), the detached tree is
+    /// made an id-mapped mount through that namespace's maps (mount_setattr MOUNT_ATTR_IDMAP).
+    pub fn open_idmapped(m: &Mount, detach: bool, idmap: Option<&std::os::fd::OwnedFd>) -> Result<BindSource> {
+        let detach = detach || idmap.is_some();
         let src = m.source().as_deref().ok_or_else(|| Error::InvalidConfig(format!("bind mount {} has no source", m.destination().display())))?;
         let path = if src.is_absolute() { src.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(src) };
         let is_dir = std::fs::metadata(&path).map_err(|e| Error::io("bind mount source", &path, e))?.is_dir();
         let tree = if detach {
             let recursive = m.typ().as_deref() == Some("rbind")
                 || options::parse(m.options().as_deref().unwrap_or_default()).flags.contains(MsFlags::MS_REC);
-            Some(open_tree(&path, recursive)?)
+            let tree = open_tree(&path, recursive)?;
+            if let Some(userns) = idmap {
+                let opts = options::parse(m.options().as_deref().unwrap_or_default());
+                set_idmap(&tree, userns, opts.idmap_recursive).map_err(|e| Error::io("make id-mapped mount of", &path, e))?;
+            }
+            Some(tree)
         } else {
             None
         };
@@ -488,14 +500,36 @@ fn open_tree(path: &Path, recursive: bool) -> Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree.
+fn set_idmap(tree: &std::os::fd::OwnedFd, userns: &std::os::fd::OwnedFd, recursive: bool) -> std::io::Result<()> {
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    let attr = MountAttr { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
+    let empty = std::ffi::CString::new("").expect("empty");
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: a valid fd, an empty C string and a mount_attr struct of the size we pass.
+    let rc = unsafe {
+        libc::syscall(libc::SYS_mount_setattr, tree.as_raw_fd(), empty.as_ptr(), flags, &attr as *const MountAttr, std::mem::size_of::<MountAttr>())
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// move_mount(2) of a detached tree onto `t`.
 fn move_mount(tree: &std::os::fd::OwnedFd, t: &Target) -> std::io::Result<()> {
     const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    // The target is a /proc/self/fd/N magic link: without T_SYMLINKS move_mount would not
+    // follow it and fail with EINVAL on the link itself.
+    const MOVE_MOUNT_T_SYMLINKS: libc::c_uint = 0x10;
     let empty = std::ffi::CString::new("").expect("empty");
     let to = std::ffi::CString::new(t.kernel_path.as_os_str().as_encoded_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: two valid C strings and fds; move_mount returns 0 or -1.
     let rc = unsafe {
-        libc::syscall(libc::SYS_move_mount, tree.as_raw_fd(), empty.as_ptr(), libc::AT_FDCWD, to.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH)
+        libc::syscall(libc::SYS_move_mount, tree.as_raw_fd(), empty.as_ptr(), libc::AT_FDCWD, to.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS)
     };
     if rc < 0 {
         return Err(std::io::Error::last_os_error());

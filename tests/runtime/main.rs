@@ -8,6 +8,7 @@ use std::time::Duration;
 
 mod cgroups;
 mod cleanup;
+mod commands;
 mod docker_defaults;
 mod hooks;
 mod isolation;

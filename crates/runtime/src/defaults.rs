@@ -5,23 +5,9 @@
 use oci_spec::runtime::Spec;
 use serde_json::{json, Value};
 
-/// Docker's default capability set.
-pub const DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+/// Docker's default capability set (one list, owned by the seccomp profile that depends
+/// on it).
+pub use berth_seccomp::DOCKER_DEFAULT_CAPABILITIES as DEFAULT_CAPS;
 
 /// Paths a container may not read: kernel memory, keys, timers, hardware.
 pub const MASKED_PATHS: [&str; 12] = [

@@ -102,8 +102,17 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     let spec = load_spec(&bundle)?;
     let root_path = spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_else(|| PathBuf::from("rootfs"));
     let rootfs = fs::canonicalize(bundle.join(&root_path)).map_err(|e| Error::io("open rootfs", bundle.join(&root_path), e))?;
-    let process = spec.process().as_ref().ok_or_else(|| Error::InvalidConfig("config has no process".into()))?;
-    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+    // A config without a process may be created (the spec allows it); `start` then fails.
+    let no_process = spec.process().is_none();
+    let mut spec = spec;
+    if no_process {
+        let mut p = oci_spec::runtime::Process::default();
+        p.set_args(Some(vec![String::new()]));
+        p.set_rlimits(None);
+        spec.set_process(Some(p));
+    }
+    let process = spec.process().as_ref().expect("set above");
+    if !no_process && process.args().as_ref().is_none_or(|a| a.is_empty() || a[0].is_empty()) {
         return Err(Error::InvalidConfig("process.args must not be empty".into()));
     }
     let linux = spec.linux().as_ref();
@@ -186,6 +195,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         no_new_keyring: o.no_new_keyring,
         preserve_fds: o.preserve_fds,
         bind_sources,
+        no_process,
     };
     let (parent, child) = Channel::pair()?;
     // SAFETY: the runtime is single-threaded here, so the child may run arbitrary code.

@@ -48,6 +48,8 @@ pub struct InitConfig {
     pub preserve_fds: u32,
     /// Per mount of the config: its bind source, opened before fork.
     pub bind_sources: Vec<Option<rootfs::BindSource>>,
+    /// The config had no process: the container can be created, but not started.
+    pub no_process: bool,
 }
 
 fn exit(code: i32) -> ! {
@@ -237,7 +239,7 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
     }
     let env = process.env().clone().unwrap_or_default();
     let arg0 = process.args().as_ref().and_then(|a| a.first()).ok_or_else(|| Error::InvalidConfig("process.args is empty".into()))?;
-    let program = process::lookup(arg0, &env)?;
+    let program = if cfg.no_process { PathBuf::new() } else { process::lookup(arg0, &env)? };
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2] {
         // SAFETY: installs an async-signal-safe handler; reset by execve.
         unsafe { libc::signal(sig, exit_on_signal as *const () as libc::sighandler_t) };
@@ -262,6 +264,9 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
         exit(1);
     }
     let err = (|| -> Result<Error> {
+        if cfg.no_process {
+            return Ok(Error::InvalidConfig("the config has no process: there is nothing to start".into()));
+        }
         crate::hooks::run_all(hooks.and_then(|h| h.start_container().as_ref()), state.as_bytes())?;
         let umask = process.user().umask().unwrap_or(0o022);
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));

@@ -1,0 +1,8 @@
+//! Layers: archives of filesystem changes, and applying them to a directory.
+
+pub mod apply;
+pub mod compression;
+pub mod whiteout;
+
+#[cfg(test)]
+pub(crate) mod fixture;

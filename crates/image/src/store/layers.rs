@@ -1,0 +1,298 @@
+//! Unpacked layers, keyed by chain ID: `<root>/layers/<chain hex>/{diff,layer.json}`.
+//!
+//! A layer's content depends on the layers below it (a whiteout only means something on
+//! top of its parent), so the key is the chain ID of the OCI image spec, not the DiffID:
+//! chainID(L0) = diffID(L0), chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)).
+//! Each chain is unpacked once, into a temp directory renamed into place when complete, so
+//! a layer that exists is whole.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::layer::apply::{apply_layer, LayerStats};
+use crate::store::atomic;
+
+/// Identifies a layer together with every layer below it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChainId(Digest);
+
+impl ChainId {
+    /// The chain ID of a layer on top of `parent` (or of a bottom layer).
+    pub fn new(parent: Option<&ChainId>, diff_id: &Digest) -> ChainId {
+        match parent {
+            None => ChainId(diff_id.clone()),
+            Some(p) => ChainId(Digest::of(format!("{} {}", p.0, diff_id).as_bytes())),
+        }
+    }
+
+    /// The chain IDs of an image's layers, bottom first, from its `rootfs.diff_ids`.
+    pub fn chain(diff_ids: &[Digest]) -> Vec<ChainId> {
+        let mut out: Vec<ChainId> = Vec::with_capacity(diff_ids.len());
+        for d in diff_ids {
+            let next = ChainId::new(out.last(), d);
+            out.push(next);
+        }
+        out
+    }
+
+    pub fn digest(&self) -> &Digest {
+        &self.0
+    }
+}
+
+impl fmt::Display for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// What the store records about an unpacked layer (`layer.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    pub chain_id: ChainId,
+    pub diff_id: Digest,
+    pub parent: Option<ChainId>,
+    /// Length of the uncompressed archive.
+    pub tar_size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerStore {
+    dir: PathBuf,
+    tmp: PathBuf,
+}
+
+const DIFF: &str = "diff";
+const INFO: &str = "layer.json";
+
+impl LayerStore {
+    pub fn open(root: &Path) -> Result<LayerStore> {
+        let dir = root.join("layers");
+        let tmp = root.join("tmp");
+        atomic::create_dir(&dir)?;
+        atomic::create_dir(&tmp)?;
+        Ok(LayerStore { dir, tmp })
+    }
+
+    /// `<root>/layers/<hex>`: hex only, because `:` separates overlay's lowerdirs.
+    pub fn path(&self, id: &ChainId) -> PathBuf {
+        self.dir.join(id.0.hex())
+    }
+
+    /// The directory holding the layer's files.
+    pub fn diff_path(&self, id: &ChainId) -> PathBuf {
+        self.path(id).join(DIFF)
+    }
+
+    pub fn exists(&self, id: &ChainId) -> bool {
+        self.path(id).join(INFO).is_file()
+    }
+
+    pub fn info(&self, id: &ChainId) -> Result<LayerInfo> {
+        let path = self.path(id).join(INFO);
+        let bytes = fs::read(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => Error::LayerNotFound(id.0.clone()),
+            _ => Error::ReadMetadata {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| Error::ParseMetadata { path, source })
+    }
+
+    /// Unpacks a layer archive on top of `parent`. With `expected_diff_id` (from an image
+    /// config), a chain already unpacked is returned without reading the stream, and a
+    /// stream whose content does not match is refused.
+    pub fn unpack(
+        &self,
+        parent: Option<&ChainId>,
+        expected_diff_id: Option<&Digest>,
+        stream: impl Read,
+    ) -> Result<LayerInfo> {
+        if let Some(p) = parent {
+            if !self.exists(p) {
+                return Err(Error::LayerNotFound(p.0.clone()));
+            }
+        }
+        if let Some(d) = expected_diff_id {
+            let id = ChainId::new(parent, d);
+            if self.exists(&id) {
+                return self.info(&id);
+            }
+        }
+        let unpack_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::UnpackLayer { path, source }
+        };
+        // Dropped on any error below: a failed unpack leaves nothing.
+        let mut tmp = tempfile::Builder::new()
+            .prefix("layer-")
+            .tempdir_in(&self.tmp)
+            .map_err(unpack_err(&self.tmp))?;
+        let diff = tmp.path().join(DIFF);
+        fs::create_dir(&diff).map_err(unpack_err(&diff))?;
+        // The container's "/" unless the archive has a "./" entry: 0755 whatever our umask.
+        fs::set_permissions(&diff, fs::Permissions::from_mode(0o755)).map_err(unpack_err(&diff))?;
+        let LayerStats {
+            diff_id, tar_size, ..
+        } = apply_layer(stream, &diff)?;
+        if let Some(expected) = expected_diff_id {
+            if expected != &diff_id {
+                return Err(Error::DigestMismatch {
+                    expected: expected.clone(),
+                    actual: diff_id,
+                });
+            }
+        }
+        let id = ChainId::new(parent, &diff_id);
+        let info = LayerInfo {
+            chain_id: id.clone(),
+            diff_id,
+            parent: parent.cloned(),
+            tar_size,
+        };
+        let json = serde_json::to_vec_pretty(&info).map_err(|e| Error::Encode {
+            what: "layer info",
+            reason: e.to_string(),
+        })?;
+        atomic::write_file(&tmp.path().join(INFO), &json).map_err(unpack_err(tmp.path()))?;
+        let target = self.path(&id);
+        match fs::rename(tmp.path(), &target) {
+            Ok(()) => {
+                // Renamed away: nothing is left at the temp path to clean up.
+                tmp.disable_cleanup(true);
+                atomic::sync_dir(&self.dir).map_err(unpack_err(&target))?;
+                Ok(info)
+            }
+            // Someone unpacked the same chain meanwhile: theirs is as good as ours.
+            Err(_) if self.exists(&id) => Ok(info),
+            Err(source) => Err(Error::UnpackLayer {
+                path: target,
+                source,
+            }),
+        }
+    }
+
+    /// Deletes an unpacked layer. The caller knows no image or container uses it.
+    pub fn remove(&self, id: &ChainId) -> Result<()> {
+        let path = self.path(id);
+        if !path.exists() {
+            return Err(Error::LayerNotFound(id.0.clone()));
+        }
+        // Move it out of sight first, so a half-deleted layer is never taken for a whole one.
+        let trash = self.tmp.join(format!("removing-{}", id.0.hex()));
+        fs::rename(&path, &trash).map_err(|source| Error::UnpackLayer {
+            path: path.clone(),
+            source,
+        })?;
+        fs::remove_dir_all(&trash).map_err(|source| Error::UnpackLayer {
+            path: trash,
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::fixture::TarFixture;
+
+    #[test]
+    fn chain_ids_follow_the_image_spec() {
+        let a = Digest::of(b"a");
+        let b = Digest::of(b"b");
+        let c = Digest::of(b"c");
+        let chain = ChainId::chain(&[a.clone(), b.clone(), c.clone()]);
+        assert_eq!(chain[0].digest(), &a);
+        let ab = Digest::of(format!("{a} {b}").as_bytes());
+        assert_eq!(chain[1].digest(), &ab);
+        assert_eq!(
+            chain[2].digest(),
+            &Digest::of(format!("{ab} {c}").as_bytes())
+        );
+        assert!(ChainId::chain(&[]).is_empty());
+    }
+
+    fn is_root() -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    #[test]
+    fn unpacks_once_and_keys_by_chain() {
+        if !is_root() {
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let store = LayerStore::open(root.path()).unwrap();
+        let l0 = TarFixture::new().file("a", b"1").finish();
+        let l1 = TarFixture::new().file("b", b"2").finish();
+        let i0 = store.unpack(None, None, &l0[..]).unwrap();
+        assert_eq!(i0.diff_id, Digest::of(&l0));
+        assert_eq!(i0.chain_id.digest(), &i0.diff_id);
+        let i1 = store.unpack(Some(&i0.chain_id), None, &l1[..]).unwrap();
+        assert_eq!(
+            i1.chain_id,
+            ChainId::new(Some(&i0.chain_id), &Digest::of(&l1))
+        );
+        assert_eq!(
+            fs::read(store.diff_path(&i1.chain_id).join("b")).unwrap(),
+            b"2"
+        );
+        assert_eq!(store.info(&i1.chain_id).unwrap(), i1);
+
+        // Known chain: the stream is not even read.
+        struct Unread;
+        impl Read for Unread {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("stream of an unpacked layer was read")
+            }
+        }
+        assert_eq!(
+            store
+                .unpack(Some(&i0.chain_id), Some(&i1.diff_id), Unread)
+                .unwrap(),
+            i1
+        );
+
+        store.remove(&i1.chain_id).unwrap();
+        assert!(!store.exists(&i1.chain_id));
+        assert_eq!(fs::read_dir(root.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn failed_unpacks_leave_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = LayerStore::open(root.path()).unwrap();
+        let hostile = TarFixture::new()
+            .file("ok", b"x")
+            .file("../x", b"y")
+            .finish();
+        assert!(store.unpack(None, None, &hostile[..]).is_err());
+        let good = TarFixture::new().file("ok", b"x").finish();
+        let wrong = Digest::of(b"not this");
+        assert!(matches!(
+            store.unpack(None, Some(&wrong), &good[..]),
+            Err(Error::DigestMismatch { .. })
+        ));
+        assert!(matches!(
+            store.unpack(Some(&ChainId::new(None, &wrong)), None, &good[..]),
+            Err(Error::LayerNotFound(_))
+        ));
+        assert_eq!(fs::read_dir(root.path().join("layers")).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(root.path().join("tmp")).unwrap().count(), 0);
+    }
+}

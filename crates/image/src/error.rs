@@ -85,4 +85,37 @@ pub enum Error {
 
     #[error("encode {what}: {reason}")]
     Encode { what: &'static str, reason: String },
+
+    #[error("find image {reference}: no such image")]
+    ImageNotFound { reference: String },
+
+    #[error("find image {prefix}: short id matches {count} images, give more of it")]
+    AmbiguousImageId { prefix: String, count: usize },
+
+    #[error("tag image as {reference}: {reason}")]
+    Tag {
+        reference: String,
+        reason: &'static str,
+    },
+
+    #[error("remove image {reference}: {reason}")]
+    ImageConflict { reference: String, reason: String },
+
+    #[error("publish image {manifest}: {missing} is not in the store (removed meanwhile?)")]
+    IncompleteImage { manifest: Digest, missing: String },
+
+    #[error("hold layers for {owner}: layer {layer} not found")]
+    HoldMissingLayer { owner: String, layer: Digest },
+
+    #[error("remove layer {path}: {source}")]
+    RemoveLayer { path: PathBuf, source: io::Error },
+
+    #[error("clean up {path}: {source}")]
+    CleanUp { path: PathBuf, source: io::Error },
+
+    #[error("measure {path}: {source}")]
+    Measure { path: PathBuf, source: io::Error },
+
+    #[error("parse filter {input:?}: {reason}")]
+    ParseFilter { input: String, reason: &'static str },
 }

@@ -113,24 +113,9 @@ fn sniff(blob: &mut std::fs::File, digest: &Digest) -> Result<Compression> {
 /// RFC 3339 in UTC, seconds precision, as image configs carry it. Days are turned into a
 /// civil date by counting 400-year eras (the Gregorian cycle) from 0000-03-01, so leap days
 /// fall at the end of a year; a date crate for one timestamp is not worth its weight.
+/// A creation time as the image config records it (one formatter for the crate).
 fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::image::rfc3339(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::digest::{Digest, DigestingReader};
 use crate::error::{Error, Result};
 use crate::store::atomic;
+use crate::store::content::{Item, Pending};
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -19,6 +20,8 @@ pub struct BlobStore {
     dir: PathBuf,
     /// `<root>/tmp`: where blobs are written before they are verified.
     tmp: PathBuf,
+    /// Blobs written and not yet named by the index: spared by garbage collection.
+    pending: Pending,
 }
 
 impl BlobStore {
@@ -28,7 +31,42 @@ impl BlobStore {
         let tmp = root.join("tmp");
         atomic::create_dir(&dir)?;
         atomic::create_dir(&tmp)?;
-        Ok(BlobStore { dir, tmp })
+        Ok(BlobStore {
+            dir,
+            tmp,
+            pending: Pending::default(),
+        })
+    }
+
+    pub(crate) fn with_pending(mut self, pending: Pending) -> BlobStore {
+        self.pending = pending;
+        self
+    }
+
+    pub(crate) fn pending(&self) -> &Pending {
+        &self.pending
+    }
+
+    /// Every blob in the store. Names that are not a digest (nothing this store writes)
+    /// are skipped.
+    pub fn list(&self) -> Result<Vec<Digest>> {
+        let err = |source| Error::ReadMetadata {
+            path: self.dir.clone(),
+            source,
+        };
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(err)? {
+            let entry = entry.map_err(err)?;
+            if let Some(d) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| Digest::from_hex(n).ok())
+            {
+                out.push(d);
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Where the blob with this digest lives (whether or not it exists).
@@ -59,6 +97,8 @@ impl BlobStore {
                 });
             }
         }
+        // Pending from before it is visible, so a sweep never sees it unprotected.
+        self.pending.add(Item::Blob(actual.clone()));
         let path = self.path(&actual);
         let write_err = |source| Error::WriteBlob {
             path: path.clone(),

@@ -1,11 +1,14 @@
-//! The image index, `<root>/images.json`: which manifest each reference names.
+//! The image index, `<root>/images.json`: which manifest each reference names, every image
+//! record (an image whose last tag moved elsewhere stays, dangling, until it is removed or
+//! pruned), and which layers each holder (a container) keeps alive.
 //!
 //! It is the only mutable record of the store and the last thing an import writes, so an
-//! image is visible exactly when all its blobs and layers are in place. Updates are
-//! read-modify-write under an exclusive `flock` on `<root>/images.lock`, and the file is
-//! replaced atomically (temp, fsync, rename).
+//! image is visible exactly when all its blobs and layers are in place: an index opened by
+//! [`crate::Store`] checks that before it publishes. Updates are read-modify-write under
+//! an exclusive `flock` on `<root>/images.lock`, and the file is replaced atomically (temp,
+//! fsync, rename). Garbage collection decides and deletes under the same lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,17 +20,60 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::store::atomic;
+use crate::store::blobs::BlobStore;
+use crate::store::content::{self, Content};
+use crate::store::layers::{ChainId, LayerStore};
 
 #[derive(Debug, Clone)]
 pub struct ImageIndex {
     path: PathBuf,
     lock: PathBuf,
+    /// The store's content, to check an image is whole before publishing it.
+    content: Option<(BlobStore, LayerStore)>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct IndexFile {
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct IndexFile {
     /// Normalized reference → manifest digest.
-    references: BTreeMap<String, Digest>,
+    pub(crate) references: BTreeMap<String, Digest>,
+    /// Every image, by manifest digest, tagged or not.
+    #[serde(default)]
+    pub(crate) images: BTreeMap<Digest, ImageRecord>,
+    /// Owner (a container id) → the layers it keeps alive.
+    #[serde(default)]
+    pub(crate) holders: BTreeMap<String, BTreeSet<ChainId>>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ImageRecord {
+    /// When a reference was last pointed at the image (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_tag_time: Option<String>,
+}
+
+impl IndexFile {
+    /// The references naming `manifest`, sorted.
+    pub(crate) fn references_of(&self, manifest: &Digest) -> Vec<String> {
+        self.references
+            .iter()
+            .filter(|(_, d)| *d == manifest)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+}
+
+/// The index read under its lock: changes are written by [`Locked::commit`], and the lock
+/// is held until this is dropped.
+pub(crate) struct Locked<'a> {
+    owner: &'a ImageIndex,
+    _lock: Flock<File>,
+    pub(crate) index: IndexFile,
+}
+
+impl Locked<'_> {
+    pub(crate) fn commit(&self) -> Result<()> {
+        self.owner.write(&self.index)
+    }
 }
 
 impl ImageIndex {
@@ -36,7 +82,24 @@ impl ImageIndex {
         Ok(ImageIndex {
             path: root.join("images.json"),
             lock: root.join("images.lock"),
+            content: None,
         })
+    }
+
+    /// Makes [`ImageIndex::set`] refuse images whose content is not all there.
+    pub(crate) fn with_content(mut self, blobs: BlobStore, layers: LayerStore) -> ImageIndex {
+        self.content = Some((blobs, layers));
+        self
+    }
+
+    /// Writes an empty index and its lock file if there are none, so an empty store has
+    /// the same files before and after use.
+    pub(crate) fn init(&self) -> Result<()> {
+        let tx = self.begin()?;
+        if !self.path.exists() {
+            tx.commit()?;
+        }
+        Ok(())
     }
 
     /// The manifest digest `reference` names, if any.
@@ -49,27 +112,68 @@ impl ImageIndex {
         Ok(self.load()?.references)
     }
 
-    /// Points `reference` at `manifest`, replacing what it named before.
+    /// Points `reference` at `manifest`, replacing what it named before (which stays as
+    /// an image record, dangling if that was its last reference).
     pub fn set(&self, reference: &Reference, manifest: &Digest) -> Result<()> {
-        self.update(|index| {
-            index
-                .references
-                .insert(reference.to_string(), manifest.clone());
-        })
+        let mut tx = self.begin()?;
+        let published = self.check_whole(manifest)?;
+        tx.index
+            .references
+            .insert(reference.to_string(), manifest.clone());
+        tx.index
+            .images
+            .entry(manifest.clone())
+            .or_default()
+            .last_tag_time = Some(crate::image::rfc3339_now());
+        tx.commit()?;
+        if let (Some(content), Some((blobs, _))) = (published, &self.content) {
+            blobs.pending().publish(&content);
+        }
+        Ok(())
     }
 
-    /// Forgets `reference`, returning the manifest it named.
+    /// Forgets `reference`, returning the manifest it named. The image record stays.
     pub fn remove(&self, reference: &Reference) -> Result<Option<Digest>> {
-        let mut removed = None;
-        self.update(|index| removed = index.references.remove(&reference.to_string()))?;
+        let mut tx = self.begin()?;
+        let removed = tx.index.references.remove(&reference.to_string());
+        tx.commit()?;
         Ok(removed)
     }
 
-    fn update(&self, change: impl FnOnce(&mut IndexFile)) -> Result<()> {
-        let _lock = self.lock()?;
-        let mut index = self.load()?;
-        change(&mut index);
-        let json = serde_json::to_vec_pretty(&index).map_err(|e| Error::Encode {
+    /// With the store's content known: what `manifest` reaches, or an error naming the
+    /// first thing the image needs and the store lacks.
+    fn check_whole(&self, manifest: &Digest) -> Result<Option<Content>> {
+        let Some((blobs, layers)) = &self.content else {
+            return Ok(None);
+        };
+        let content = content::walk(blobs, layers, manifest)?;
+        if let Some(missing) = content.missing.first() {
+            return Err(Error::IncompleteImage {
+                manifest: manifest.clone(),
+                missing: missing.clone(),
+            });
+        }
+        Ok(Some(content))
+    }
+
+    /// The index as it is now (unlocked: for reading).
+    pub(crate) fn snapshot(&self) -> Result<IndexFile> {
+        self.load()
+    }
+
+    /// The index, locked for a read-modify-write.
+    pub(crate) fn begin(&self) -> Result<Locked<'_>> {
+        let lock = self.lock()?;
+        let index = self.load()?;
+        Ok(Locked {
+            owner: self,
+            _lock: lock,
+            index,
+        })
+    }
+
+    fn write(&self, index: &IndexFile) -> Result<()> {
+        let json = serde_json::to_vec_pretty(index).map_err(|e| Error::Encode {
             what: "image index",
             reason: e.to_string(),
         })?;
@@ -94,17 +198,24 @@ impl ImageIndex {
     }
 
     fn load(&self) -> Result<IndexFile> {
-        match fs::read(&self.path) {
+        let mut index: IndexFile = match fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| Error::ParseMetadata {
                 path: self.path.clone(),
                 source,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(IndexFile::default()),
-            Err(source) => Err(Error::ReadMetadata {
-                path: self.path.clone(),
-                source,
-            }),
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => IndexFile::default(),
+            Err(source) => {
+                return Err(Error::ReadMetadata {
+                    path: self.path.clone(),
+                    source,
+                })
+            }
+        };
+        // Indexes written before image records existed: every named manifest is an image.
+        for d in index.references.values() {
+            index.images.entry(d.clone()).or_default();
         }
+        Ok(index)
     }
 }
 

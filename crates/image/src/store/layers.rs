@@ -18,6 +18,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layer::apply::{apply_layer, LayerStats};
 use crate::store::atomic;
+use crate::store::content::{Item, Pending};
 
 /// Identifies a layer together with every layer below it.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,6 +75,8 @@ pub struct LayerInfo {
 pub struct LayerStore {
     dir: PathBuf,
     tmp: PathBuf,
+    /// Layers unpacked (or found) and not yet named by the index: spared by collection.
+    pending: Pending,
 }
 
 const DIFF: &str = "diff";
@@ -85,7 +88,40 @@ impl LayerStore {
         let tmp = root.join("tmp");
         atomic::create_dir(&dir)?;
         atomic::create_dir(&tmp)?;
-        Ok(LayerStore { dir, tmp })
+        Ok(LayerStore {
+            dir,
+            tmp,
+            pending: Pending::default(),
+        })
+    }
+
+    pub(crate) fn with_pending(mut self, pending: Pending) -> LayerStore {
+        self.pending = pending;
+        self
+    }
+
+    /// Every whole layer in the store (a directory with its `layer.json`).
+    pub fn list(&self) -> Result<Vec<ChainId>> {
+        let err = |source| Error::ReadMetadata {
+            path: self.dir.clone(),
+            source,
+        };
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(err)? {
+            let entry = entry.map_err(err)?;
+            if let Some(d) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| Digest::from_hex(n).ok())
+            {
+                let id = ChainId(d);
+                if self.exists(&id) {
+                    out.push(id);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// `<root>/layers/<hex>`: hex only, because `:` separates overlay's lowerdirs.
@@ -130,6 +166,8 @@ impl LayerStore {
         }
         if let Some(d) = expected_diff_id {
             let id = ChainId::new(parent, d);
+            // Pending before the check: a sweep must not take it between check and use.
+            self.pending.add(Item::Layer(id.clone()));
             if self.exists(&id) {
                 return self.info(&id);
             }
@@ -159,6 +197,7 @@ impl LayerStore {
             }
         }
         let id = ChainId::new(parent, &diff_id);
+        self.pending.add(Item::Layer(id.clone()));
         let info = LayerInfo {
             chain_id: id.clone(),
             diff_id,
@@ -193,16 +232,20 @@ impl LayerStore {
         if !path.exists() {
             return Err(Error::LayerNotFound(id.0.clone()));
         }
-        // Move it out of sight first, so a half-deleted layer is never taken for a whole one.
-        let trash = self.tmp.join(format!("removing-{}", id.0.hex()));
-        fs::rename(&path, &trash).map_err(|source| Error::UnpackLayer {
-            path: path.clone(),
-            source,
-        })?;
-        fs::remove_dir_all(&trash).map_err(|source| Error::UnpackLayer {
-            path: trash,
-            source,
-        })
+        // Move it out of sight first, so a half-deleted layer is never taken for a whole one;
+        // what a crash leaves in tmp/ is removed by the next `Store::open`.
+        let remove_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::RemoveLayer { path, source }
+        };
+        let trash = tempfile::Builder::new()
+            .prefix("removing-")
+            .tempdir_in(&self.tmp)
+            .map_err(remove_err(&self.tmp))?;
+        fs::rename(&path, trash.path().join("layer")).map_err(remove_err(&path))?;
+        atomic::sync_dir(&self.dir).map_err(remove_err(&self.dir))?;
+        let trash_path = trash.path().to_owned();
+        trash.close().map_err(remove_err(&trash_path))
     }
 }
 

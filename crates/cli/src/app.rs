@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{history, images, import, inspect, rmi, tag, version};
+use crate::commands::{df, history, images, import, inspect, load, prune, rmi, save, tag, version};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,7 +17,12 @@ use crate::commands::{history, images, import, inspect, rmi, tag, version};
 )]
 pub struct Cli {
     /// Where berth keeps its state (images under <data-root>/image).
-    #[arg(long, global = true, value_name = "DIR", default_value = "/var/lib/berth")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/var/lib/berth"
+    )]
     pub data_root: PathBuf,
 
     /// Print version information and quit
@@ -40,9 +45,16 @@ pub enum Command {
     Tag(tag::Args),
     /// Remove one or more images
     Rmi(rmi::Args),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::Args),
+    /// Load an image from a tar archive or STDIN
+    Load(load::Args),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Show the berth version information
     Version(version::Args),
 }
@@ -63,4 +75,16 @@ pub enum ImageCommand {
     /// Remove one or more images
     #[command(visible_alias = "remove", visible_alias = "rmi")]
     Rm(rmi::Args),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::Args),
+    /// Load an image from a tar archive or STDIN
+    Load(load::Args),
+    /// Remove unused images
+    Prune(prune::Args),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Show berth disk usage
+    Df(df::Args),
 }

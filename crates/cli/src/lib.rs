@@ -87,8 +87,14 @@ mod tests {
 
     #[test]
     fn command_path_from_usage() {
-        assert_eq!(command_path("Usage: berth image ls [OPTIONS]"), "berth image ls");
-        assert_eq!(command_path("Usage: berth tag <SOURCE_IMAGE[:TAG]>"), "berth tag");
+        assert_eq!(
+            command_path("Usage: berth image ls [OPTIONS]"),
+            "berth image ls"
+        );
+        assert_eq!(
+            command_path("Usage: berth tag <SOURCE_IMAGE[:TAG]>"),
+            "berth tag"
+        );
         assert_eq!(command_path(""), "berth");
     }
 }

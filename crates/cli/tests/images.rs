@@ -26,8 +26,20 @@ impl Env {
         let rootfs = dir.path().join("rootfs");
         std::fs::create_dir_all(rootfs.join("bin")).unwrap();
         std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("copy /bin/busybox");
-        run_ok(Command::new("chroot").arg(&rootfs).args(["/bin/busybox", "--install", "-s", "/bin"]));
-        run_ok(Command::new("tar").arg("-C").arg(&rootfs).args(["-cf"]).arg(dir.path().join("busybox.tar")).arg("."));
+        run_ok(Command::new("chroot").arg(&rootfs).args([
+            "/bin/busybox",
+            "--install",
+            "-s",
+            "/bin",
+        ]));
+        run_ok(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&rootfs)
+                .args(["-cf"])
+                .arg(dir.path().join("busybox.tar"))
+                .arg("."),
+        );
         Some(Env { dir })
     }
 
@@ -48,7 +60,11 @@ impl Env {
             .arg("--data-root")
             .arg(self.data_root())
             .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -62,7 +78,11 @@ impl Env {
     /// Runs berth, asserting success, and returns its stdout.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.berth(args);
-        assert!(out.status.success(), "berth {args:?} failed: {}", show(&out));
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed: {}",
+            show(&out)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -124,8 +144,16 @@ fn import_prints_the_id_and_images_lists_it() {
     let table = env.ok(&["images"]);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 2, "{table}");
-    let columns: Vec<&str> = lines[0].split("   ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    assert_eq!(columns, ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], "{table}");
+    let columns: Vec<&str> = lines[0]
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        columns,
+        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+        "{table}"
+    );
     let row: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(&row[..3], ["busybox", "test", short(&id)], "{table}");
     assert!(lines[1].contains(" ago "), "{table}");
@@ -134,20 +162,36 @@ fn import_prints_the_id_and_images_lists_it() {
     for name in ["TAG", "IMAGE ID"] {
         let at = lines[0].find(name).unwrap();
         assert_ne!(lines[1].as_bytes()[at], b' ', "{name} misaligned:\n{table}");
-        assert_eq!(lines[1].as_bytes()[at - 1], b' ', "{name} misaligned:\n{table}");
+        assert_eq!(
+            lines[1].as_bytes()[at - 1],
+            b' ',
+            "{name} misaligned:\n{table}"
+        );
     }
 
     assert_eq!(env.ok(&["images", "-q"]), format!("{}\n", short(&id)));
     assert_eq!(env.ok(&["images", "-q", "--no-trunc"]), format!("{id}\n"));
-    assert_eq!(env.ok(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]), "busybox:test\n");
+    assert_eq!(
+        env.ok(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]),
+        "busybox:test\n"
+    );
     let json: Value = serde_json::from_str(env.ok(&["images", "--format", "json"]).trim()).unwrap();
     assert_eq!(json["ID"], short(&id));
     let with_digests = env.ok(&["images", "--digests"]);
-    assert!(with_digests.lines().next().unwrap().contains("DIGEST"), "{with_digests}");
+    assert!(
+        with_digests.lines().next().unwrap().contains("DIGEST"),
+        "{with_digests}"
+    );
 
     // Filters and the positional name.
-    assert_eq!(env.ok(&["images", "-q", "busybox"]), format!("{}\n", short(&id)));
-    assert_eq!(env.ok(&["images", "-q", "-f", "reference=busy*"]), format!("{}\n", short(&id)));
+    assert_eq!(
+        env.ok(&["images", "-q", "busybox"]),
+        format!("{}\n", short(&id))
+    );
+    assert_eq!(
+        env.ok(&["images", "-q", "-f", "reference=busy*"]),
+        format!("{}\n", short(&id))
+    );
     assert_eq!(env.ok(&["images", "-q", "-f", "reference=other"]), "");
     assert_eq!(env.ok(&["images", "-q", "-f", "dangling=true"]), "");
 
@@ -179,17 +223,32 @@ fn inspect_returns_a_json_array() {
     assert!(out.starts_with("[\n    {\n"), "indented like docker: {out}");
 
     // By id prefix, and with a template.
-    assert_eq!(env.ok(&["image", "inspect", "-f", "{{.Id}}", short(&id)]), format!("{id}\n"));
     assert_eq!(
-        env.ok(&["image", "inspect", "--format", "{{json .RepoTags}} {{.RootFS.Type}}", "busybox:test"]),
+        env.ok(&["image", "inspect", "-f", "{{.Id}}", short(&id)]),
+        format!("{id}\n")
+    );
+    assert_eq!(
+        env.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RepoTags}} {{.RootFS.Type}}",
+            "busybox:test"
+        ]),
         "[\"busybox:test\"] layers\n"
     );
 
     let history = env.ok(&["history", "busybox:test"]);
     let lines: Vec<&str> = history.lines().collect();
     assert_eq!(lines.len(), 2, "{history}");
-    assert!(lines[0].starts_with("IMAGE ") && lines[0].contains("CREATED BY"), "{history}");
-    assert!(lines[1].starts_with(short(&id)) && lines[1].contains("berth import"), "{history}");
+    assert!(
+        lines[0].starts_with("IMAGE ") && lines[0].contains("CREATED BY"),
+        "{history}"
+    );
+    assert!(
+        lines[1].starts_with(short(&id)) && lines[1].contains("berth import"),
+        "{history}"
+    );
 }
 
 #[test]
@@ -197,7 +256,10 @@ fn tag_and_rmi() {
     let Some(env) = Env::new() else { return };
     let id = env.import("busybox:test");
     assert_eq!(env.ok(&["tag", "busybox:test", "mirror/box:v2"]), "");
-    assert_eq!(env.ok(&["image", "tag", short(&id), "localhost:5000/box"]), "");
+    assert_eq!(
+        env.ok(&["image", "tag", short(&id), "localhost:5000/box"]),
+        ""
+    );
     assert_eq!(
         env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]),
         format!(
@@ -208,14 +270,26 @@ fn tag_and_rmi() {
     // -q lists each image once.
     assert_eq!(env.ok(&["images", "-q"]), format!("{}\n", short(&id)));
 
-    assert_eq!(env.ok(&["rmi", "mirror/box:v2"]), "Untagged: mirror/box:v2\n");
+    assert_eq!(
+        env.ok(&["rmi", "mirror/box:v2"]),
+        "Untagged: mirror/box:v2\n"
+    );
     // An id with several names needs -f.
     let out = env.berth(&["rmi", short(&id)]);
-    assert_one_error_line(&out, 1, "must be forced");
+    assert_one_error_line(&out, 1, "force");
     let out = env.ok(&["image", "rm", "-f", short(&id)]);
     assert!(out.contains("Untagged: busybox:test\n"), "{out}");
-    assert!(out.contains("Untagged: localhost:5000/box:latest\n"), "{out}");
-    assert_eq!(env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "-f", "dangling=false"]), "");
+    assert!(
+        out.contains("Untagged: localhost:5000/box:latest\n"),
+        "{out}"
+    );
+    assert!(out.ends_with(&format!("Deleted: {id}\n")), "{out}");
+    assert_eq!(env.ok(&["images", "-a", "-q"]), "");
+    // The content went with it: the data root holds no layer any more.
+    let layers = std::fs::read_dir(env.data_root().join("image/layers"))
+        .unwrap()
+        .count();
+    assert_eq!(layers, 0);
 
     let out = env.berth(&["tag", "busybox:test", "Bad/Name"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -227,7 +301,11 @@ fn unknown_flag_exits_125_with_one_line() {
     env.import("busybox:test");
     let out = env.berth(&["images", "--bogus"]);
     assert_one_error_line(&out, 125, "--bogus");
-    assert!(stderr(&out).contains("berth images --help"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("berth images --help"),
+        "{}",
+        stderr(&out)
+    );
     let out = env.berth(&["images", "--format", "{{.Nope}}"]);
     assert_one_error_line(&out, 125, "Nope");
     let out = env.berth(&["images", "-f", "color=blue"]);
@@ -239,7 +317,7 @@ fn unknown_flag_exits_125_with_one_line() {
 #[test]
 fn missing_image_is_named() {
     let Some(env) = Env::new() else { return };
-    env.import("busybox:test");
+    let id = env.import("busybox:test");
     let out = env.berth(&["image", "inspect", "nosuch"]);
     assert_one_error_line(&out, 1, "no such image: nosuch");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
@@ -257,7 +335,95 @@ fn missing_image_is_named() {
     // Several operands: the good ones still go through.
     let out = env.berth(&["rmi", "nosuch", "busybox:test"]);
     assert_one_error_line(&out, 1, "nosuch");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "Untagged: busybox:test\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("Untagged: busybox:test\nDeleted: {id}\n")
+    );
+}
+
+#[test]
+fn save_load_prune_and_df() {
+    let Some(env) = Env::new() else { return };
+    let id = env.import("busybox:test");
+    let df = env.ok(&["system", "df"]);
+    let lines: Vec<&str> = df.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+        "{df}"
+    );
+    assert!(
+        lines[1].starts_with("Images ") && lines[1].split_whitespace().nth(1) == Some("1"),
+        "{df}"
+    );
+
+    // docker-archive to a file, back after removal: same id, same name.
+    let archive = env.dir.path().join("saved.tar");
+    assert_eq!(
+        env.ok(&["save", "-o", archive.to_str().unwrap(), "busybox:test"]),
+        ""
+    );
+    env.ok(&["rmi", "busybox:test"]);
+    assert_eq!(
+        env.ok(&["load", "-i", archive.to_str().unwrap()]),
+        "Loaded image: busybox:test\n"
+    );
+    assert_eq!(env.ok(&["images", "-q", "--no-trunc"]), format!("{id}\n"));
+
+    // oci-archive through a pipe.
+    let out = env.berth(&["image", "save", "--format", "oci-archive", "busybox:test"]);
+    assert!(out.status.success(), "{}", show(&out));
+    env.ok(&["rmi", "busybox:test"]);
+    let loaded = env.berth_stdin(&["image", "load"], Some(&out.stdout));
+    assert!(loaded.status.success(), "{}", show(&loaded));
+    assert_eq!(
+        String::from_utf8_lossy(&loaded.stdout),
+        "Loaded image: busybox:test\n"
+    );
+    assert_eq!(
+        env.ok(&["image", "inspect", "-f", "{{.Id}}", "busybox:test"]),
+        format!("{id}\n")
+    );
+
+    // A failed save leaves no file.
+    let bad = env.dir.path().join("bad.tar");
+    let out = env.berth(&["save", "-o", bad.to_str().unwrap(), "nosuch"]);
+    assert_one_error_line(&out, 1, "nosuch");
+    assert!(!bad.exists());
+
+    // Re-importing under the same name leaves the old image dangling; prune removes it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let new_id = env.import("busybox:test");
+    assert_ne!(new_id, id);
+    assert_eq!(
+        env.ok(&["images", "-q", "--no-trunc", "-f", "dangling=true"]),
+        format!("{id}\n")
+    );
+    let pruned = env.ok(&["image", "prune", "-f"]);
+    assert!(
+        pruned.starts_with(&format!("Deleted Images:\ndeleted: {id}\n")),
+        "{pruned}"
+    );
+    assert!(pruned.contains("Total reclaimed space: "), "{pruned}");
+    // Declining the prompt removes nothing.
+    let out = env.berth_stdin(&["image", "prune", "-a"], Some(b"n\n"));
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        env.ok(&["images", "-q", "--no-trunc"]),
+        format!("{new_id}\n")
+    );
+    let pruned = env.ok(&["image", "prune", "-a", "-f"]);
+    assert!(
+        pruned.contains(&format!("untagged: busybox:test\ndeleted: {new_id}\n")),
+        "{pruned}"
+    );
+    let df = env.ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.TotalCount}} {{.Size}}",
+    ]);
+    assert_eq!(df, "Images 0 0B\n");
 }
 
 #[test]
@@ -265,6 +431,8 @@ fn version_prints_the_client() {
     let Some(env) = Env::new() else { return };
     let out = env.ok(&["version"]);
     assert!(out.starts_with("Client:\n Version:"), "{out}");
-    assert_eq!(env.ok(&["version", "--format", "{{.Client.Version}}"]), format!("{}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        env.ok(&["version", "--format", "{{.Client.Version}}"]),
+        format!("{}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
-

@@ -11,7 +11,7 @@ pub mod local;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
@@ -68,46 +68,6 @@ pub struct ImageSummary {
     pub containers: i64,
 }
 
-/// `GET /images/{name}/json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageInspect {
-    pub id: String,
-    pub repo_tags: Vec<String>,
-    pub repo_digests: Vec<String>,
-    pub parent: String,
-    pub comment: String,
-    /// RFC 3339.
-    pub created: String,
-    pub author: String,
-    /// The image config's `config` (Env, Cmd, Entrypoint, WorkingDir, Labels, …): OCI and
-    /// Docker spell these fields alike.
-    pub config: serde_json::Value,
-    pub architecture: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    pub os: String,
-    pub size: u64,
-    #[serde(rename = "RootFS")]
-    pub root_fs: RootFs,
-    pub metadata: Metadata,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RootFs {
-    #[serde(rename = "Type")]
-    pub kind: String,
-    pub layers: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Metadata {
-    /// RFC 3339, or empty when unknown.
-    pub last_tag_time: String,
-}
-
 /// One element of `GET /images/{name}/history`, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -128,6 +88,40 @@ pub enum DeleteItem {
     Deleted(String),
 }
 
+/// `POST /images/prune`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    pub deleted: Vec<DeleteItem>,
+    pub space_reclaimed: u64,
+}
+
+/// The images part of `GET /system/df`, summed up.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImagesDiskUsage {
+    pub total: usize,
+    pub active: usize,
+    /// Bytes the images take, shared content counted once.
+    pub size: u64,
+    /// Bytes `image prune -a` would free.
+    pub reclaimable: u64,
+}
+
+/// What `GET /images/get` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    DockerArchive,
+    OciArchive,
+}
+
+/// One image of `POST /images/load`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    /// A name now naming a loaded image (`busybox:latest`).
+    Name(String),
+    /// An untagged image, known by its id.
+    Id(String),
+}
+
 /// The image operations the commands need, as the Engine API offers them.
 pub trait ImageBackend {
     /// `POST /images/create?fromSrc=-&repo=…`: imports a root filesystem archive (tar,
@@ -137,8 +131,9 @@ pub trait ImageBackend {
     /// `GET /images/json`.
     fn list(&self, all: bool, filters: &ImageFilters) -> Result<Vec<ImageSummary>>;
 
-    /// `GET /images/{name}/json`: `name` is a reference, an id or an id prefix.
-    fn inspect(&self, name: &str) -> Result<ImageInspect>;
+    /// `GET /images/{name}/json`: `name` is a reference, an id or an id prefix. The
+    /// API's JSON as it is (`Id`, `RepoTags`, `RootFS`, `Config`, …).
+    fn inspect(&self, name: &str) -> Result<serde_json::Value>;
 
     /// `GET /images/{name}/history`.
     fn history(&self, name: &str) -> Result<Vec<HistoryItem>>;
@@ -148,4 +143,16 @@ pub trait ImageBackend {
 
     /// `DELETE /images/{name}?force=…`.
     fn remove(&self, name: &str, force: bool) -> Result<Vec<DeleteItem>>;
+
+    /// `POST /images/prune`: dangling images, or with `all` every unused image.
+    fn prune(&self, all: bool) -> Result<PruneReport>;
+
+    /// `GET /images/get?names=…`: the images as one archive.
+    fn save(&self, names: &[String], format: ArchiveFormat, out: &mut dyn Write) -> Result<()>;
+
+    /// `POST /images/load`: every image of a docker-archive or OCI archive.
+    fn load(&self, archive: &mut dyn Read) -> Result<Vec<Loaded>>;
+
+    /// The images part of `GET /system/df`.
+    fn disk_usage(&self) -> Result<ImagesDiskUsage>;
 }

@@ -105,7 +105,10 @@ pub fn parse_filters(flags: &[String]) -> Result<ImageFilters, CliError> {
     let mut filters = ImageFilters::default();
     for flag in flags {
         let (key, value) = flag.split_once('=').ok_or_else(|| {
-            CliError::usage(CX, format!("bad format of filter {flag:?} (expected name=value)"))
+            CliError::usage(
+                CX,
+                format!("bad format of filter {flag:?} (expected name=value)"),
+            )
         })?;
         match key {
             "dangling" => {
@@ -139,7 +142,11 @@ fn rows(image: &ImageSummary, no_trunc: bool, now: i64) -> Vec<Value> {
         image
             .repo_digests
             .iter()
-            .find_map(|d| d.split_once('@').filter(|(r, _)| *r == repo).map(|(_, d)| d.to_owned()))
+            .find_map(|d| {
+                d.split_once('@')
+                    .filter(|(r, _)| *r == repo)
+                    .map(|(_, d)| d.to_owned())
+            })
             .unwrap_or_else(|| "<none>".to_owned())
     };
     let mut names: Vec<(String, String, String)> = image
@@ -211,7 +218,11 @@ mod tests {
 
     #[test]
     fn default_table_has_dockers_columns() {
-        let rows = rows(&summary(&["busybox:latest"], &[]), false, 1_700_000_000 + 3 * 86_400);
+        let rows = rows(
+            &summary(&["busybox:latest"], &[]),
+            false,
+            1_700_000_000 + 3 * 86_400,
+        );
         let out = format::rows(&default_format(false), &rows, header).unwrap();
         assert_eq!(
             out,
@@ -235,8 +246,12 @@ mod tests {
 
     #[test]
     fn filters_parse_and_refuse_unknown_keys() {
-        let f = parse_filters(&["dangling=true".into(), "label=a=b".into(), "reference=x*".into()])
-            .unwrap();
+        let f = parse_filters(&[
+            "dangling=true".into(),
+            "label=a=b".into(),
+            "reference=x*".into(),
+        ])
+        .unwrap();
         assert_eq!(f.dangling, Some(true));
         assert_eq!(f.label, vec!["a=b"]);
         assert_eq!(f.reference, vec!["x*"]);

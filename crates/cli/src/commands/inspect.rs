@@ -2,11 +2,30 @@
 //! array indented like docker's, or one template rendering per image. Images found are
 //! printed even when others are missing; each missing one is an error line (exit 1).
 
-use serde_json::Value;
-
 use crate::commands::{print, Context};
 use crate::error::{report, CliError};
 use crate::format::{self, Template};
+
+/// The order of docker's image inspect fields (serde_json sorts keys otherwise).
+const DOCKER_ORDER: &[&str] = &[
+    "Id",
+    "RepoTags",
+    "RepoDigests",
+    "Parent",
+    "Comment",
+    "Created",
+    "DockerVersion",
+    "Author",
+    "Config",
+    "Architecture",
+    "Variant",
+    "Os",
+    "Size",
+    "GraphDriver",
+    "RootFS",
+    "Metadata",
+    "Descriptor",
+];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,9 +47,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     let mut failed = false;
     for name in &args.images {
         match backend.inspect(name) {
-            Ok(image) => found.push(
-                serde_json::to_value(image).map_err(|e| CliError::failed(CX, e))?,
-            ),
+            Ok(image) => {
+                found.push(serde_json::to_value(image).map_err(|e| CliError::failed(CX, e))?)
+            }
             Err(e) => {
                 report(CX, e);
                 failed = true;
@@ -38,7 +57,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
         }
     }
     let out = match &template {
-        None => format!("{}\n", format::pretty_json(&Value::Array(found))),
+        None => format!("{}\n", format::pretty_json_ordered(&found, DOCKER_ORDER)),
         Some(t) => {
             let mut out = String::new();
             for image in &found {

@@ -1,18 +1,22 @@
 //! One file per command: its flags (a clap `Args`) and `run`, which talks to the image
 //! backend and prints. [`dispatch`] routes the parsed command line to them.
 
+pub mod df;
 pub mod history;
 pub mod images;
 pub mod import;
 pub mod inspect;
+pub mod load;
+pub mod prune;
 pub mod rmi;
+pub mod save;
 pub mod tag;
 pub mod version;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use crate::app::{Cli, Command, ImageCommand};
+use crate::app::{Cli, Command, ImageCommand, SystemCommand};
 use crate::backend::local::LocalBackend;
 use crate::backend::ImageBackend;
 use crate::error::CliError;
@@ -42,6 +46,10 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(a, &ctx),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(a, &ctx),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(a, &ctx),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(a, &ctx),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(a, &ctx),
+        Command::Image(ImageCommand::Prune(a)) => prune::run(a, &ctx),
+        Command::System(SystemCommand::Df(a)) => df::run(a, &ctx),
         Command::Version(a) => version::run(a),
     }
 }

@@ -124,10 +124,12 @@ fn parse_action(src: &str) -> Result<Action, String> {
     let path = parse_path(path_word).ok_or_else(bad)?;
     let key = if func == Func::Index {
         let k = words.next().ok_or_else(bad)?;
-        Some(match k.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
-            Some(name) => Key::Name(name.to_owned()),
-            None => Key::Position(k.parse().map_err(|_| bad())?),
-        })
+        Some(
+            match k.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+                Some(name) => Key::Name(name.to_owned()),
+                None => Key::Position(k.parse().map_err(|_| bad())?),
+            },
+        )
     } else {
         None
     };
@@ -241,10 +243,7 @@ mod tests {
         assert_eq!(render("{{index .RootFS.Layers 1}}", &v), "b");
         assert_eq!(render(r#"{{index .RootFS "Type"}}"#, &v), "layers");
         assert_eq!(render("{{upper .Name}} {{lower .Name}}", &v), "BOX box");
-        assert_eq!(
-            render("{{.RootFS}}", &v),
-            "map[Layers:[a b] Type:layers]"
-        );
+        assert_eq!(render("{{.RootFS}}", &v), "map[Layers:[a b] Type:layers]");
     }
 
     #[test]

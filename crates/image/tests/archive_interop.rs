@@ -286,7 +286,9 @@ fn podman_and_skopeo_agree_with_berth_on_both_formats() {
 
     // And a directory layout reads back with the same digests.
     let layout = work.path().join("layout");
-    store.save_dir(std::slice::from_ref(&reference), &layout).unwrap();
+    store
+        .save_dir(std::slice::from_ref(&reference), &layout)
+        .unwrap();
     // ref.name is the tag, as Docker writes it; the full name is io.containerd.image.name.
     let spec = format!("oci:{}:latest", layout.display());
     let manifest = skopeo_raw(&spec, false);

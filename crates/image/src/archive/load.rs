@@ -4,6 +4,8 @@
 use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use oci_spec::image::ImageConfiguration;
 use serde::Deserialize;
@@ -20,7 +22,7 @@ use crate::manifest::Platform;
 use crate::reference::Reference;
 use crate::store::atomic;
 use crate::store::content::Item;
-use crate::store::layers::ChainId;
+use crate::store::layers::{ChainId, Prepared};
 use crate::store::Store;
 
 /// An image the load put in the store.
@@ -173,37 +175,51 @@ impl Store {
         let all: Vec<ChainId> = chains.iter().flatten().cloned().collect();
         let _locks = ChainLocks::acquire(self.root(), &all)?;
 
-        let mut created: Vec<ChainId> = Vec::new();
+        // Which layers this load unpacks: each chain once, in the order the images list
+        // them (so bottom layers come first), the others checked and reused.
+        let mut jobs: Vec<Job<'_>> = Vec::new();
         let mut unpacked: Vec<Vec<ChainId>> = vec![Vec::new(); plans.len()];
-        let outcome = (|| -> Result<()> {
-            for (n, plan) in plans.iter().enumerate() {
-                for (i, layer) in plan.layers.iter().enumerate() {
-                    let chain = &chains[n][i];
-                    let parent = i.checked_sub(1).map(|p| &chains[n][p]);
-                    let fail = |source: crate::Error| ArchiveError::Layer {
-                        image: plan.label.clone(),
-                        index: i,
-                        name: layer.name.clone(),
-                        source: Box::new(source),
-                    };
-                    // Spared by garbage collection from before the check until published.
-                    self.blobs().pending().add(Item::Layer(chain.clone()));
-                    if self.layers().exists(chain) {
-                        // Unpacked already; a compressed blob new to the store is still
-                        // checked, or a later save would emit a layer that is not its DiffID.
-                        if layer.compression != Compression::None
-                            && !self.blobs().exists(&layer.blob.digest)
-                        {
-                            verify_diff_id(&layer.blob, &layer.diff_id).map_err(fail)?;
-                        }
-                        continue;
-                    }
-                    self.layers()
-                        .unpack(parent, Some(&layer.diff_id), layer.blob.open()?)
-                        .map_err(fail)?;
-                    created.push(chain.clone());
-                    unpacked[n].push(chain.clone());
+        for (n, plan) in plans.iter().enumerate() {
+            for (i, layer) in plan.layers.iter().enumerate() {
+                let chain = &chains[n][i];
+                // Spared by garbage collection from before the check until published.
+                self.blobs().pending().add(Item::Layer(chain.clone()));
+                if jobs.iter().any(|j| &j.chain == chain) {
+                    continue;
                 }
+                if self.layers().exists(chain) {
+                    // Unpacked already; a compressed blob new to the store is still
+                    // checked, or a later save would emit a layer that is not its DiffID.
+                    if layer.compression != Compression::None
+                        && !self.blobs().exists(&layer.blob.digest)
+                    {
+                        verify_diff_id(&layer.blob, &layer.diff_id)
+                            .map_err(|e| layer_err(plan, i, layer, e))?;
+                    }
+                    continue;
+                }
+                unpacked[n].push(chain.clone());
+                jobs.push(Job {
+                    chain: chain.clone(),
+                    parent: i.checked_sub(1).map(|p| chains[n][p].clone()),
+                    plan,
+                    index: i,
+                    layer,
+                });
+            }
+        }
+
+        let prepared = self.prepare_all(&jobs)?;
+        // One flush for every layer unpacked and every blob spooled, before any of them
+        // becomes visible.
+        self.layers().sync()?;
+        let mut created: Vec<ChainId> = Vec::new();
+        let outcome = (|| -> Result<()> {
+            for (job, p) in jobs.iter().zip(prepared) {
+                self.layers()
+                    .publish(p, job.parent.as_ref())
+                    .map_err(|e| layer_err(job.plan, job.index, job.layer, e))?;
+                created.push(job.chain.clone());
             }
             Ok(())
         })();
@@ -238,7 +254,70 @@ impl Store {
         Ok(out)
     }
 
-    /// Moves a spooled, hashed file into the blob store (same filesystem: a rename).
+    /// Unpacks the layers of `jobs` into temp directories, several at once (one thread
+    /// per layer, at most one per CPU): each is a directory of its own, and gzip or zstd
+    /// decompression, the DiffID's hash and the writes of one layer use one core at most.
+    /// Returns them in the order of `jobs`, or the error of the first that failed.
+    fn prepare_all(&self, jobs: &[Job<'_>]) -> Result<Vec<Prepared>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len());
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let results: Vec<Mutex<Option<Result<Prepared>>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
+        let work = || loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            // After a failure the load is lost: start no more layers.
+            if k >= jobs.len() || failed.load(Ordering::Relaxed) {
+                break;
+            }
+            let job = &jobs[k];
+            let result = job.layer.blob.open().and_then(|blob| {
+                let p = self
+                    .layers()
+                    .prepare(blob)
+                    .map_err(|e| layer_err(job.plan, job.index, job.layer, e))?;
+                p.check(&job.layer.diff_id)
+                    .map_err(|e| layer_err(job.plan, job.index, job.layer, e))?;
+                Ok(p)
+            });
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        };
+        if threads <= 1 {
+            work();
+        } else {
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(work);
+                }
+            });
+        }
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut first_err = None;
+        for r in results {
+            match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                Some(Ok(p)) => out.push(p),
+                Some(Err(e)) => {
+                    first_err.get_or_insert(e);
+                }
+                // Not started because another failed.
+                None => {}
+            }
+        }
+        // Dropping `out` on error removes the layers prepared meanwhile.
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Moves a spooled, hashed file into the blob store (same filesystem: a rename). The
+    /// caller flushed the store's filesystem since the file was spooled (`commit`'s
+    /// `syncfs`), so its content is on disk already and only the rename is made durable.
     fn publish(&self, staged: &Staged) -> Result<()> {
         // Pending before it is visible (as `BlobStore::put_stream` does), or before it is
         // found already there: the sweep spares it until the index names it.
@@ -253,14 +332,29 @@ impl Store {
             path: target.clone(),
             source,
         };
-        fs::File::open(&staged.path)
-            .and_then(|f| f.sync_all())
-            .map_err(err)?;
         fs::rename(&staged.path, &target).map_err(err)?;
         if let Some(dir) = target.parent() {
             atomic::sync_dir(dir).map_err(err)?;
         }
         Ok(())
+    }
+}
+
+/// A layer a load unpacks.
+struct Job<'a> {
+    chain: ChainId,
+    parent: Option<ChainId>,
+    plan: &'a Plan,
+    index: usize,
+    layer: &'a LayerPlan,
+}
+
+fn layer_err(plan: &Plan, index: usize, layer: &LayerPlan, source: crate::Error) -> ArchiveError {
+    ArchiveError::Layer {
+        image: plan.label.clone(),
+        index,
+        name: layer.name.clone(),
+        source: Box::new(source),
     }
 }
 
@@ -270,6 +364,8 @@ fn spool(reader: impl Read, staging: &mut Staging) -> Result<()> {
         let what = what.to_owned();
         move |source| ArchiveError::Read { what, source }
     };
+    // Buffered: tar reads each 512-byte header on its own.
+    let reader = io::BufReader::with_capacity(1 << 20, reader);
     let (_, stream) = decompress(reader).map_err(read_err("stream"))?;
     let mut archive = tar::Archive::new(stream);
     for entry in archive.entries().map_err(read_err("entries"))? {

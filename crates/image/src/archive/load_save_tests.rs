@@ -367,6 +367,31 @@ fn traversal_in_a_layer_is_refused_naming_image_and_layer() {
 }
 
 #[test]
+fn a_bad_layer_among_several_unpacked_at_once_leaves_nothing() {
+    if !is_root() {
+        eprintln!("skipped: unpacking layers needs root");
+        return;
+    }
+    // Good layers big enough to be still unpacking when the bad one fails, and after it.
+    let big = |tag: &str| {
+        let mut t = TarFixture::new();
+        for i in 0..200 {
+            t = t.file(&format!("{tag}/f{i}"), &[b'x'; 8192]);
+        }
+        gzip(&t.finish())
+    };
+    let evil = TarFixture::new().file("../evil", b"x").finish();
+    let err = refused(&docker_archive(&[(
+        &["many:1"],
+        vec![big("a"), big("b"), evil.clone(), big("c"), big("d")],
+    )]));
+    assert!(
+        err.contains(&format!("layer 2 ({}/layer.tar)", Digest::of(&evil).hex())),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_layer_is_refused() {
     let layer = base_layer();
     let config = config_for(&[layer]);
@@ -608,4 +633,83 @@ fn multi_platform_index_loads_the_chosen_platform() {
         .unwrap()
         .unwrap();
     assert_eq!(image.manifest_digest, children[1].digest);
+}
+
+/// (entries, bytes) under `root`, recursively: every entry counted, and the length of
+/// every file and symlink. Directories' own sizes are left out: ext4 never shrinks a
+/// directory once it held many entries, which is the filesystem's doing, not a leak.
+fn measure(root: &Path) -> (usize, u64) {
+    let mut entries = 0;
+    let mut bytes = 0;
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            entries += 1;
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                bytes += m.len();
+            }
+        }
+    }
+    (entries, bytes)
+}
+
+/// The whole life of two images sharing a layer, from load to prune, through a container
+/// root mounted from one of them: nothing may be left in the data root afterwards.
+#[test]
+fn load_mount_remove_and_prune_leave_the_data_root_as_it_was() {
+    if !is_root() {
+        eprintln!("skipped: needs root (layer ownership, overlay mounts)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let store = Store::open(&root).unwrap();
+    let first = measure(&root);
+
+    let shared = base_layer();
+    let a = docker_archive(&[(
+        &["leak/a:1"],
+        vec![
+            shared.clone(),
+            TarFixture::new().file("srv/a", b"a").finish(),
+        ],
+    )]);
+    let b = docker_archive(&[(
+        &["leak/b:1"],
+        vec![shared, TarFixture::new().file("srv/b", b"bb").finish()],
+    )]);
+    let loaded_a = store.load(&a[..]).unwrap();
+    assert_eq!(loaded_a[0].unpacked.len(), 2);
+    let loaded_b = store.load(&b[..]).unwrap();
+    assert_eq!(loaded_b[0].unpacked.len(), 1, "the shared layer is reused");
+
+    let image = store.resolve("leak/a:1").unwrap();
+    let chain = image.chain().unwrap();
+    store.hold_layers("c1", &chain).unwrap();
+    // The container's directory is the engine's, outside the image store.
+    let container = dir.path().join("containers/c1");
+    let mounted = crate::driver::mount_rootfs(store.layers(), &chain, &container).unwrap();
+    assert_eq!(fs::read(mounted.path().join("bin/sh")).unwrap(), b"#!shell");
+    fs::write(mounted.path().join("srv/written"), b"by the container").unwrap();
+    assert!(!store
+        .layers()
+        .diff_path(&chain[1])
+        .join("srv/written")
+        .exists());
+    mounted.unmount().unwrap();
+    fs::remove_dir_all(&container).unwrap();
+    store.release("c1").unwrap();
+
+    store.remove_image("leak/a:1", false).unwrap();
+    store.remove_image("leak/b:1", false).unwrap();
+    store.prune(true).unwrap();
+    assert!(store.list(&Default::default()).unwrap().is_empty());
+    assert_eq!(measure(&root), first, "data root differs from after open");
+    drop(store);
+    Store::open(&root).unwrap();
+    assert_eq!(measure(&root), first, "data root differs after reopening");
 }

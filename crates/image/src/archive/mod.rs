@@ -5,7 +5,9 @@
 //! Loading is built so that a bad archive changes nothing: every file is first spooled
 //! into the store's `tmp/` (hashed on the way, never kept in memory, never written under
 //! its archive name), then the metadata is checked end to end (digests, sizes, media
-//! types, DiffIDs), then the layers are unpacked, then the blobs are moved into the blob
+//! types, DiffIDs), then the layers are unpacked (several at once, each into a temp
+//! directory, its DiffID hashed while it is extracted), then one `syncfs` makes all of it
+//! durable, then the layers are renamed into place and the blobs moved into the blob
 //! store, and only then are references written to the image index. A failure before the
 //! last step removes the layers this load unpacked. Layers are unpacked under a per-chain
 //! lock, so two loads sharing a layer unpack it once: the second waits and reuses it.
@@ -170,7 +172,10 @@ impl Staging {
             source,
         })?;
         let mut r = DigestingReader::new(reader);
-        io::copy(&mut r, &mut file).map_err(read_err)?;
+        // Layers are most of an archive: copy them in large writes, not io::copy's 8 KiB.
+        let mut buf = vec![0u8; 1 << 20];
+        crate::layer::apply::copy_with(&mut buf, &mut r, &mut file).map_err(read_err)?;
+        crate::store::atomic::start_writeback(&file);
         let (digest, size) = r.finish();
         if let Some(len) = expected_len {
             if len != size {
@@ -282,7 +287,8 @@ impl ChainLocks {
                     .write(true)
                     .open(&path)
                     .map_err(err)?;
-                let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| err(e.into()))?;
+                let lock =
+                    Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| err(e.into()))?;
                 let mine = lock.metadata().map_err(err)?;
                 match std::fs::metadata(&path) {
                     Ok(now) if now.ino() == mine.ino() && now.dev() == mine.dev() => {

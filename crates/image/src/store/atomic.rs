@@ -16,6 +16,19 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
+/// Starts writing `file`'s dirty pages to disk without waiting, so that the one `syncfs`
+/// before a load publishes its layers finds most of them written: the disk works while
+/// the load still decompresses. Only a hint, so errors are ignored (the syncfs reports
+/// those that matter).
+pub(crate) fn start_writeback(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `file` is a live descriptor for the duration of the call, which only
+    // schedules writeback of its pages and touches no memory of ours.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
 /// Makes a rename or creation in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

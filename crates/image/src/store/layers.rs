@@ -79,6 +79,32 @@ pub struct LayerStore {
     pending: Pending,
 }
 
+/// A layer unpacked into the store's tmp/ and not published yet; removed when dropped.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    tmp: tempfile::TempDir,
+    pub diff_id: Digest,
+    tar_size: u64,
+}
+
+impl Prepared {
+    /// Refuses a layer whose content is not the DiffID its image config names.
+    pub(crate) fn check(&self, expected: &Digest) -> Result<()> {
+        if expected != &self.diff_id {
+            return Err(Error::DigestMismatch {
+                expected: expected.clone(),
+                actual: self.diff_id.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn unpack_err(path: &Path) -> impl FnOnce(io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::UnpackLayer { path, source }
+}
+
 const DIFF: &str = "diff";
 const INFO: &str = "layer.json";
 
@@ -172,12 +198,20 @@ impl LayerStore {
                 return self.info(&id);
             }
         }
-        let unpack_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::UnpackLayer { path, source }
-        };
+        let prepared = self.prepare(stream)?;
+        if let Some(expected) = expected_diff_id {
+            prepared.check(expected)?;
+        }
+        self.sync()?;
+        self.publish(prepared, parent)
+    }
+
+    /// Unpacks a layer archive into a temp directory of the store, out of sight: the
+    /// first half of [`LayerStore::unpack`], which a load runs for several layers at once
+    /// (a layer's files do not depend on its parent's; only their meaning does).
+    pub(crate) fn prepare(&self, stream: impl Read) -> Result<Prepared> {
         // Dropped on any error below: a failed unpack leaves nothing.
-        let mut tmp = tempfile::Builder::new()
+        let tmp = tempfile::Builder::new()
             .prefix("layer-")
             .tempdir_in(&self.tmp)
             .map_err(unpack_err(&self.tmp))?;
@@ -188,14 +222,37 @@ impl LayerStore {
         let LayerStats {
             diff_id, tar_size, ..
         } = apply_layer(stream, &diff)?;
-        if let Some(expected) = expected_diff_id {
-            if expected != &diff_id {
-                return Err(Error::DigestMismatch {
-                    expected: expected.clone(),
-                    actual: diff_id,
-                });
-            }
-        }
+        Ok(Prepared {
+            tmp,
+            diff_id,
+            tar_size,
+        })
+    }
+
+    /// Makes everything written to the store's filesystem durable, in one call: unpacking
+    /// writes no file with fsync (thousands of them would each wait for the disk), so this
+    /// runs once before prepared layers are published by rename.
+    pub(crate) fn sync(&self) -> Result<()> {
+        let dir = fs::File::open(&self.tmp).map_err(unpack_err(&self.tmp))?;
+        nix::unistd::syncfs(&dir).map_err(|e| Error::UnpackLayer {
+            path: self.tmp.clone(),
+            source: e.into(),
+        })
+    }
+
+    /// Publishes a prepared layer on top of `parent` by renaming it into place. The caller
+    /// has run [`LayerStore::sync`] since it was prepared, so what the rename makes visible
+    /// is on disk.
+    pub(crate) fn publish(
+        &self,
+        prepared: Prepared,
+        parent: Option<&ChainId>,
+    ) -> Result<LayerInfo> {
+        let Prepared {
+            mut tmp,
+            diff_id,
+            tar_size,
+        } = prepared;
         let id = ChainId::new(parent, &diff_id);
         self.pending.add(Item::Layer(id.clone()));
         let info = LayerInfo {

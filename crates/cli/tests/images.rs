@@ -23,19 +23,13 @@ impl Env {
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let rootfs = dir.path().join("rootfs");
-        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("copy /bin/busybox");
-        run_ok(Command::new("chroot").arg(&rootfs).args([
-            "/bin/busybox",
-            "--install",
-            "-s",
-            "/bin",
-        ]));
+        // One shared busybox rootfs per test process (built once: copying the busybox binary
+        // in every test raced with other tests' forks, "Text file busy").
+        let rootfs = berth_test_support::busybox_rootfs();
         run_ok(
             Command::new("tar")
                 .arg("-C")
-                .arg(&rootfs)
+                .arg(rootfs)
                 .args(["-cf"])
                 .arg(dir.path().join("busybox.tar"))
                 .arg("."),

@@ -3,7 +3,7 @@
 //! is verified while it is written, never in a second pass.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::str::FromStr;
 
 use sha2::{Digest as _, Sha256};
@@ -150,6 +150,39 @@ impl<R: Read> Read for DigestingReader<R> {
         self.hasher.update(&buf[..n]);
         self.len += n as u64;
         Ok(n)
+    }
+}
+
+/// Hashes everything written through it: a layer's DiffID while the layer is written.
+pub struct DigestingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> DigestingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        DigestingWriter {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The digest of what was written, and the writer back.
+    pub fn finish(self) -> (Digest, W) {
+        (Digest::from_hash(self.hasher.finalize().into()), self.inner)
+    }
+}
+
+impl<W: Write> Write for DigestingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Hash only what the inner writer took, so a short write is not hashed twice.
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -118,4 +118,13 @@ pub enum Error {
 
     #[error("parse filter {input:?}: {reason}")]
     ParseFilter { input: String, reason: &'static str },
+
+    #[error("compute changes at {path}: {source}")]
+    Changes { path: PathBuf, source: io::Error },
+
+    #[error("compute changes of {path}: the copy driver keeps no separate upper directory")]
+    ChangesNeedOverlay { path: PathBuf },
+
+    #[error("export changes at {path}: {source}")]
+    ExportChanges { path: PathBuf, source: io::Error },
 }

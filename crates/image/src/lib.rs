@@ -11,7 +11,9 @@
 //! - storage drivers, [`mount_rootfs`]: overlayfs, or a copy when the kernel lacks it,
 //!   giving a [`MountedRoot`];
 //! - image references, [`Reference`], normalized as Docker does;
-//! - import of a root filesystem tarball, [`Store::import_rootfs_tar`].
+//! - import of a root filesystem tarball, [`Store::import_rootfs_tar`];
+//! - a container's changes, [`changes`] (for `docker diff`) and [`export_changes`] (the
+//!   layer tar that commit and build store).
 //!
 //! Must not know about containers' processes, the HTTP API or registries' protocol: the
 //! engine hands this crate references and directories, the registry client hands it
@@ -52,3 +54,7 @@ pub use image::{parse_rfc3339, SHORT_ID_MIN};
 pub use inspect::HistoryRow;
 pub use list::{familiar, familiar_name, Filter, ImageRow, ListOptions};
 pub use store::PENDING_GRACE;
+pub mod changes;
+pub mod export;
+pub use changes::{changes, root_changes, Change, ChangeKind};
+pub use export::export_changes;

@@ -17,7 +17,7 @@ use nix::sys::stat::{mknod, Mode, SFlag};
 use nix::sys::stat::{utimensat, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 
-use crate::layer::whiteout;
+use crate::layer::{whiteout, xattr};
 
 /// Copies `layers` (bottom first) into `dest`, which must exist.
 pub(crate) fn build(layers: &[PathBuf], dest: &Path) -> io::Result<()> {
@@ -119,21 +119,8 @@ fn copy_meta(meta: &fs::Metadata, from: &Path, to: &Path, chmod: bool) -> io::Re
 /// Copies extended attributes (file capabilities above all), except overlay's own, which
 /// describe layering this driver has already resolved.
 fn copy_xattrs(from: &Path, to: &Path) -> io::Result<()> {
-    let from_c = CString::new(from.as_os_str().as_bytes())?;
     let to_c = CString::new(to.as_os_str().as_bytes())?;
-    let names = xattr_call(|buf, len| {
-        // SAFETY: NUL-terminated path; buf is null with len 0 (size query) or live for len.
-        unsafe { libc::llistxattr(from_c.as_ptr(), buf.cast(), len) }
-    })?;
-    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        if name.starts_with(b"trusted.overlay.") {
-            continue;
-        }
-        let name = CString::new(name)?;
-        let value = xattr_call(|buf, len| {
-            // SAFETY: NUL-terminated path and name; buf as above.
-            unsafe { libc::lgetxattr(from_c.as_ptr(), name.as_ptr(), buf.cast(), len) }
-        })?;
+    for (name, value) in xattr::read_all(from)? {
         // SAFETY: NUL-terminated path and name; value is live for its length.
         let rc = unsafe {
             libc::lsetxattr(
@@ -149,32 +136,6 @@ fn copy_xattrs(from: &Path, to: &Path) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Runs a size-query-then-fetch xattr call, retrying if the value grew in between.
-fn xattr_call(mut call: impl FnMut(*mut u8, usize) -> isize) -> io::Result<Vec<u8>> {
-    loop {
-        let size = call(std::ptr::null_mut(), 0);
-        if size < 0 {
-            let e = io::Error::last_os_error();
-            // Filesystems without xattr support simply have none to copy.
-            return if e.raw_os_error() == Some(libc::ENOTSUP) {
-                Ok(Vec::new())
-            } else {
-                Err(e)
-            };
-        }
-        let mut buf = vec![0u8; size as usize];
-        let n = call(buf.as_mut_ptr(), buf.len());
-        if n >= 0 {
-            buf.truncate(n as usize);
-            return Ok(buf);
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::ERANGE) {
-            return Err(e);
-        }
-    }
 }
 
 fn remove_any(path: &Path) -> io::Result<()> {

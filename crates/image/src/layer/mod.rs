@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod compression;
 pub mod whiteout;
+pub(crate) mod xattr;
 
 #[cfg(test)]
 pub(crate) mod fixture;

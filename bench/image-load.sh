@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 TSV=$OUT/image-load-$(date +%Y%m%d-%H%M%S)-$$.tsv
 cleanup() {
   # podman's overlay mounts of its private store, if any are left
-  grep -o " $W[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  grep -o " ${W}[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$W"
 }
 trap cleanup EXIT

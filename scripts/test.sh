@@ -41,6 +41,10 @@ if [ -x "$conf/runtime-tools/run.sh" ] && [ "${BERTH_SKIP_CONFORMANCE:-0}" != 1 
   python3 "$conf/compare.py" "$conf/baseline/runtime-tools/runc-run1" "$res" | tail -3
   python3 "$conf/compare.py" "$conf/baseline/runtime-tools/runc-run1" "$res" >/dev/null || die "conformance regressed against runc's baseline"
   rm -rf "$res" "$res.log"
+  # The suite's cgroup tests use the absolute cgroupsPath /testdir/cgrouptest; the runtime
+  # removes the leaf, the suite never removes the parent it named: clean up after it.
+  find /sys/fs/cgroup -maxdepth 6 -depth -type d \( -path '*/testdir/cgrouptest' -o -path '*/testdir' \) \
+    -exec rmdir {} \; 2>/dev/null || true
 else
   log "skipping the conformance suite (no $conf, or BERTH_SKIP_CONFORMANCE=1)"
 fi

@@ -92,3 +92,23 @@ fn exec_detach_writes_the_pid_of_the_new_process() {
     rt.delete_force(&id).ok();
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || std::fs::read_to_string(format!("/proc/{pid}/cmdline")).map_or(true, |c| c != cmdline));
 }
+
+#[test]
+fn a_relative_pid_file_is_written_in_the_callers_directory() {
+    let rt = Runtime::new();
+    let bundle = Bundle::new("pid-file").args(&["sleep", "300"]);
+    let id = unique_id("pid-file");
+    let cwd = tempfile::tempdir().unwrap();
+    let status = rt
+        .command(&["create", "--bundle", bundle.path().to_str().unwrap(), "--pid-file", "init.pid", &id])
+        .current_dir(cwd.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pid: i64 = std::fs::read_to_string(cwd.path().join("init.pid")).unwrap().trim().parse().unwrap();
+    assert_eq!(rt.state(&id)["pid"].as_i64(), Some(pid));
+    assert!(!bundle.path().join("init.pid").exists(), "written relative to the bundle instead");
+    rt.delete_force(&id).ok();
+}

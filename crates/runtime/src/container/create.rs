@@ -98,6 +98,13 @@ fn listen(path: &Path) -> Result<OwnedFd> {
 pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     crate::timing::mark("create: begin");
     state::validate_id(&o.id)?;
+    // Paths the caller gave are relative to its working directory, which create changes
+    // (into the bundle, for relative bind sources) before it uses them.
+    let cwd = std::env::current_dir().map_err(|e| Error::io("get working directory", ".", e))?;
+    let mut owned = o.clone();
+    owned.pid_file = o.pid_file.as_ref().map(|p| cwd.join(p));
+    owned.console_socket = o.console_socket.as_ref().map(|p| cwd.join(p));
+    let o = &owned;
     let bundle = fs::canonicalize(&o.bundle).map_err(|e| Error::io("open bundle", &o.bundle, e))?;
     let spec = load_spec(&bundle)?;
     let root_path = spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_else(|| PathBuf::from("rootfs"));

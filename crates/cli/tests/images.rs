@@ -430,3 +430,85 @@ fn version_prints_the_client() {
         format!("{}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn import_without_a_name_makes_an_untagged_image_that_prune_removes() {
+    let Some(env) = Env::new() else { return };
+    let tar = env.tar();
+    let id = env.ok(&["import", tar.to_str().unwrap()]).trim().to_owned();
+    assert!(id.starts_with("sha256:"), "{id:?}");
+    let rows = env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    assert_eq!(rows.trim(), format!("<none>:<none> {}", short(&id)));
+    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["image", "inspect", short(&id)])).unwrap();
+    assert_eq!(inspect[0]["Id"], id.as_str());
+    env.ok(&["image", "prune", "-f"]);
+    assert_eq!(env.ok(&["images", "-q"]), "");
+}
+
+#[test]
+fn a_load_killed_half_way_leaves_earlier_images_and_no_debris() {
+    let Some(env) = Env::new() else { return };
+    // A big archive, so that the load is still running when it is killed.
+    let big = env.dir.path().join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    let mut data = vec![0u8; 64 << 20];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
+    std::fs::write(big.join("blob"), &data).unwrap();
+    let big_tar = env.dir.path().join("big.tar");
+    run_ok(Command::new("tar").arg("-C").arg(&big).arg("-cf").arg(&big_tar).arg("."));
+    env.ok(&["import", big_tar.to_str().unwrap(), "big:1"]);
+    let archive = env.dir.path().join("saved.tar");
+    env.ok(&["save", "-o", archive.to_str().unwrap(), "big:1"]);
+    env.ok(&["rmi", "big:1"]);
+    env.ok(&["image", "prune", "-a", "-f"]);
+    let kept = env.import("kept:1");
+    let before = tree_of(&env.data_root());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--data-root")
+        .arg(env.data_root())
+        .args(["load", "-i", archive.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    // The next command opens the store, which removes what the killed load left.
+    let rows = env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    assert!(rows.contains(&format!("kept:1 {}", short(&kept))), "{rows}");
+    if rows.contains("big:1") {
+        // The load won the race and finished: then the image is whole.
+        env.ok(&["save", "-o", env.dir.path().join("again.tar").to_str().unwrap(), "big:1"]);
+    } else {
+        let after = tree_of(&env.data_root());
+        let extra: Vec<_> = after.iter().filter(|e| !before.contains(e)).collect();
+        let gone: Vec<_> = before.iter().filter(|e| !after.contains(e)).collect();
+        assert!(extra.is_empty() && gone.is_empty(), "the killed load changed the store: added {extra:?}, lost {gone:?}");
+    }
+}
+
+/// Every path under `root` with its size (directories as 0), sorted.
+fn tree_of(root: &std::path::Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if m.is_dir() {
+                stack.push(p);
+                out.push((rel, 0));
+            } else if !rel.ends_with(".lock") {
+                out.push((rel, m.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

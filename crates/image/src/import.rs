@@ -27,7 +27,13 @@ impl Store {
     /// Imports a root filesystem archive (tar, gzip or zstd) as a one-layer image tagged
     /// `reference`, returning the image id (its config digest).
     pub fn import_rootfs_tar(&self, reader: impl Read, reference: &Reference) -> Result<ImageId> {
-        if reference.digest().is_some() {
+        self.import_rootfs_tar_as(reader, Some(reference))
+    }
+
+    /// As [`import_rootfs_tar`](Self::import_rootfs_tar); with no reference the image is
+    /// recorded untagged (dangling), as `docker import FILE` does.
+    pub fn import_rootfs_tar_as(&self, reader: impl Read, reference: Option<&Reference>) -> Result<ImageId> {
+        if let Some(reference) = reference.filter(|r| r.digest().is_some()) {
             return Err(Error::ParseReference {
                 input: reference.to_string(),
                 reason: "an import is tagged, a digest cannot be chosen".to_owned(),
@@ -82,7 +88,10 @@ impl Store {
             serde_json::to_vec(&manifest).map_err(|e| encode("image manifest")(e.to_string()))?;
         let manifest_digest = self.blobs().put_bytes(&manifest_json)?;
 
-        self.images().set(reference, &manifest_digest)?;
+        match reference {
+            Some(r) => self.images().set(r, &manifest_digest)?,
+            None => self.images().add_untagged(&manifest_digest)?,
+        }
         Ok(ImageId(config_digest))
     }
 }

@@ -114,11 +114,11 @@ fn summaries(rows: Vec<ImageRow>) -> Vec<ImageSummary> {
 }
 
 impl ImageBackend for LocalBackend {
-    fn import(&self, archive: &mut dyn Read, reference: &str) -> Result<String> {
-        let reference = parse_reference(reference)?;
+    fn import(&self, archive: &mut dyn Read, reference: Option<&str>) -> Result<String> {
+        let reference = reference.map(parse_reference).transpose()?;
         let id = self
             .store
-            .import_rootfs_tar(archive, &reference)
+            .import_rootfs_tar_as(archive, reference.as_ref())
             .map_err(classify(""))?;
         Ok(id.to_string())
     }

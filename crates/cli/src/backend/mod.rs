@@ -125,8 +125,9 @@ pub enum Loaded {
 /// The image operations the commands need, as the Engine API offers them.
 pub trait ImageBackend {
     /// `POST /images/create?fromSrc=-&repo=…`: imports a root filesystem archive (tar,
-    /// gzip or zstd) as an image named `reference`, returning its id (`sha256:…`).
-    fn import(&self, archive: &mut dyn Read, reference: &str) -> Result<String>;
+    /// gzip or zstd) as an image named `reference` (untagged without one), returning its
+    /// id (`sha256:…`).
+    fn import(&self, archive: &mut dyn Read, reference: Option<&str>) -> Result<String>;
 
     /// `GET /images/json`.
     fn list(&self, all: bool, filters: &ImageFilters) -> Result<Vec<ImageSummary>>;

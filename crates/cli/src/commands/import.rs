@@ -1,8 +1,6 @@
-//! `berth import FILE|- REPOSITORY[:TAG]`: a root filesystem tarball (tar, gzip or zstd)
-//! becomes a one-layer image; prints its id.
-//!
-//! The repository is required for now: the store indexes images by name, so an untagged
-//! import would leave an image nothing could find.
+//! `berth import FILE|- [REPOSITORY[:TAG]]`: a root filesystem tarball (tar, gzip or zstd)
+//! becomes a one-layer image; prints its id. Without a repository the image is untagged
+//! (`<none>:<none>`), found by its id.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -17,7 +15,7 @@ pub struct Args {
     pub file: String,
     /// The name to give the image
     #[arg(value_name = "REPOSITORY[:TAG]")]
-    pub reference: String,
+    pub reference: Option<String>,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
@@ -31,7 +29,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     };
     let id = ctx
         .images(CX)?
-        .import(&mut input, &args.reference)
+        .import(&mut input, args.reference.as_deref())
         .map_err(|e| CliError::failed(CX, e))?;
     print(CX, &format!("{id}\n"))
 }

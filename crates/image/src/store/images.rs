@@ -132,6 +132,19 @@ impl ImageIndex {
         Ok(())
     }
 
+    /// Records an image under no name (`docker import` without a repository, a load of an
+    /// untagged image): it is listed as `<none>:<none>` and found by id until pruned.
+    pub fn add_untagged(&self, manifest: &Digest) -> Result<()> {
+        let mut tx = self.begin()?;
+        let published = self.check_whole(manifest)?;
+        tx.index.images.entry(manifest.clone()).or_default();
+        tx.commit()?;
+        if let (Some(content), Some((blobs, _))) = (published, &self.content) {
+            blobs.pending().publish(&content);
+        }
+        Ok(())
+    }
+
     /// Forgets `reference`, returning the manifest it named. The image record stays.
     pub fn remove(&self, reference: &Reference) -> Result<Option<Digest>> {
         let mut tx = self.begin()?;

@@ -102,6 +102,11 @@ impl Store {
         for entry in read_dir(&tmp)? {
             remove_any(&entry)?;
         }
+        // Lock files of a load that was killed before it could remove them (nobody else
+        // has the store open, so nobody holds or waits on them).
+        for entry in read_dir(&self.root.join("locks"))? {
+            remove_any(&entry)?;
+        }
         for entry in read_dir(&self.root)? {
             let is_temp = entry
                 .file_name()

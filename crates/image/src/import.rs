@@ -32,7 +32,11 @@ impl Store {
 
     /// As [`import_rootfs_tar`](Self::import_rootfs_tar); with no reference the image is
     /// recorded untagged (dangling), as `docker import FILE` does.
-    pub fn import_rootfs_tar_as(&self, reader: impl Read, reference: Option<&Reference>) -> Result<ImageId> {
+    pub fn import_rootfs_tar_as(
+        &self,
+        reader: impl Read,
+        reference: Option<&Reference>,
+    ) -> Result<ImageId> {
         if let Some(reference) = reference.filter(|r| r.digest().is_some()) {
             return Err(Error::ParseReference {
                 input: reference.to_string(),

@@ -50,23 +50,7 @@ impl BlobStore {
     /// Every blob in the store. Names that are not a digest (nothing this store writes)
     /// are skipped.
     pub fn list(&self) -> Result<Vec<Digest>> {
-        let err = |source| Error::ReadMetadata {
-            path: self.dir.clone(),
-            source,
-        };
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(err)? {
-            let entry = entry.map_err(err)?;
-            if let Some(d) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| Digest::from_hex(n).ok())
-            {
-                out.push(d);
-            }
-        }
-        out.sort();
-        Ok(out)
+        super::digests_in(&self.dir)
     }
 
     /// Where the blob with this digest lives (whether or not it exists).

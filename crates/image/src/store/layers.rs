@@ -128,26 +128,11 @@ impl LayerStore {
 
     /// Every whole layer in the store (a directory with its `layer.json`).
     pub fn list(&self) -> Result<Vec<ChainId>> {
-        let err = |source| Error::ReadMetadata {
-            path: self.dir.clone(),
-            source,
-        };
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(err)? {
-            let entry = entry.map_err(err)?;
-            if let Some(d) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| Digest::from_hex(n).ok())
-            {
-                let id = ChainId(d);
-                if self.exists(&id) {
-                    out.push(id);
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
+        Ok(super::digests_in(&self.dir)?
+            .into_iter()
+            .map(ChainId)
+            .filter(|id| self.exists(id))
+            .collect())
     }
 
     /// `<root>/layers/<hex>`: hex only, because `:` separates overlay's lowerdirs.

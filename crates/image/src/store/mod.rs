@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use blobs::BlobStore;
 use content::Pending;
@@ -170,4 +171,26 @@ fn remove_any(path: &Path) -> Result<()> {
         }),
         _ => Ok(()),
     }
+}
+
+/// The entries of `dir` named by a sha256 hex digest (blobs, layers), sorted. Other names
+/// (nothing the store writes under those names) are skipped.
+pub(crate) fn digests_in(dir: &Path) -> Result<Vec<Digest>> {
+    let err = |source| Error::ReadMetadata {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(err)? {
+        let entry = entry.map_err(err)?;
+        if let Some(d) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| Digest::from_hex(n).ok())
+        {
+            out.push(d);
+        }
+    }
+    out.sort();
+    Ok(out)
 }

@@ -1,8 +1,33 @@
 //! berth-engine: the daemon (`berthd`) that owns containers and images and serves the
 //! Docker Engine API on a unix socket.
 //!
-//! Will own: container records and their supervisors, the API handlers, events, restart
-//! policies, logs. It drives `berth-runtime`, `berth-image`, `berth-registry`,
-//! `berth-network` and `berth-build`; nothing imports it.
+//! Main types, in the order a request meets them:
+//! - [`api`]: the HTTP routes (Docker's paths, `/v1.NN` prefixes stripped), one module per
+//!   API group, hijacked connections for attach and exec;
+//! - [`daemon::Daemon`]: the one place the daemon's state lives: containers by id and
+//!   name, exec instances, the image store, the event stream;
+//! - [`container`]: a container's persistent [`container::record::Record`] (written
+//!   atomically; the truth a restarted daemon rebuilds from) and one module per
+//!   operation (create, start, stop, remove, exec, logs, …);
+//! - [`shim`]: the client side of `berth-shim`, the per-container supervisor that keeps a
+//!   container's stdio, log and exit status while the daemon is down.
 //!
-//! Not built yet (issue 5).
+//! It drives the runtime by its command line (`berth-runtime`, or runc) through the shim,
+//! and uses `berth-image` for root filesystems, `berth-cgroups` for stats and OOM
+//! counters, `berth-runtime`'s defaults for the secure OCI config. Nothing imports this
+//! crate; it must not know about the CLI.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod console;
+pub mod container;
+pub mod daemon;
+pub mod error;
+pub mod events;
+pub mod in_root;
+pub mod placement;
+pub mod runtime;
+pub mod shim;

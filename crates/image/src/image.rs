@@ -231,7 +231,7 @@ pub(crate) fn rfc3339_now() -> String {
 
 /// Unix seconds in RFC 3339. Days become a civil date by counting 400-year Gregorian eras
 /// from 0000-03-01, so the leap day falls at the end of a year.
-pub(crate) fn rfc3339(secs: i64) -> String {
+pub fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

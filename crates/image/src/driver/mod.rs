@@ -60,6 +60,14 @@ impl MountedRoot {
         self.kind
     }
 
+    /// Leaves the root mounted beyond this value's life (a daemon keeps a running
+    /// container's root mounted across its own restarts) and returns where it is; the
+    /// caller unmounts it by path.
+    pub fn keep_mounted(mut self) -> PathBuf {
+        self.mounted = false;
+        std::mem::take(&mut self.path)
+    }
+
     pub fn unmount(mut self) -> Result<()> {
         if self.mounted {
             self.mounted = false;

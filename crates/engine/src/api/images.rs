@@ -1,0 +1,361 @@
+//! /images/... and /commit over the image store. Names may contain `/` (`quay.io/a/b`),
+//! so `/images/{name}/json` and friends are routed by their last segment.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_image::list::NONE;
+use berth_image::{familiar, Filter, ImageRow, ListOptions, Reference};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use super::{filters, flag, Query};
+use crate::daemon::Daemon;
+use crate::error::{Error, Result};
+
+type D = State<Arc<Daemon>>;
+
+/// A `Write` whose bytes become a response body.
+struct ChannelWriter(tokio::sync::mpsc::Sender<Bytes>);
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Bytes::copy_from_slice(buf))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `f` writing into the response body.
+pub fn body_from_writer<F>(f: F) -> Body
+where
+    F: FnOnce(&mut dyn Write) -> Result<()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::task::spawn_blocking(move || {
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, ChannelWriter(tx));
+        if let Err(e) = f(&mut w).and_then(|_| w.flush().map_err(|e| Error::internal("write", e))) {
+            tracing::warn!("streamed response: {e}");
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    }))
+}
+
+/// The request body spooled to a temp file in the data root (the store reads archives
+/// synchronously; the file also bounds memory for large archives).
+pub async fn spool(d: &Daemon, body: Body) -> Result<std::fs::File> {
+    let dir = d.config.data_root.join("tmp");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::internal(format!("create {}", dir.display()), e))?;
+    let f = tempfile::tempfile_in(&dir).map_err(|e| Error::internal("create temp file", e))?;
+    let mut out = tokio::fs::File::from_std(f.try_clone().map_err(|e| Error::internal("dup", e))?);
+    let mut s = body.into_data_stream();
+    use tokio::io::AsyncWriteExt;
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk.map_err(|e| Error::Invalid(format!("read request body: {e}")))?;
+        out.write_all(&chunk).await.map_err(|e| Error::internal("spool body", e))?;
+    }
+    out.flush().await.map_err(|e| Error::internal("spool body", e))?;
+    let mut f = f;
+    std::io::Seek::rewind(&mut f).map_err(|e| Error::internal("rewind", e))?;
+    Ok(f)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal("image task", e))?
+}
+
+fn not_found(name: &str) -> impl Fn(berth_image::Error) -> Error + '_ {
+    move |e| match e {
+        berth_image::Error::ImageNotFound { .. } => Error::NotFound(format!("No such image: {name}")),
+        e => e.into(),
+    }
+}
+
+/// One API summary per image, all its tags together (the store lists one row per tag).
+pub fn summaries(d: &Daemon, all: bool, f: &HashMap<String, Vec<String>>) -> Result<Vec<Value>> {
+    let mut fl: Vec<Filter> = Vec::new();
+    for v in f.get("dangling").into_iter().flatten() {
+        fl.push(Filter::Dangling(v == "true" || v == "1"));
+    }
+    for l in f.get("label").into_iter().flatten() {
+        fl.push(match l.split_once('=') {
+            Some((k, v)) => Filter::Label { key: k.into(), value: Some(v.into()) },
+            None => Filter::Label { key: l.clone(), value: None },
+        });
+    }
+    for r in f.get("reference").into_iter().flatten() {
+        fl.push(Filter::Reference(r.clone()));
+    }
+    let rows: Vec<ImageRow> = d.images.list(&ListOptions { all, filters: fl })?;
+    let used: HashMap<String, i64> = d.all().iter().fold(HashMap::new(), |mut m, c| {
+        *m.entry(c.record().image_id).or_default() += 1;
+        m
+    });
+    let mut out: Vec<(berth_image::Digest, Value)> = Vec::new();
+    for row in rows {
+        let i = match out.iter().position(|(m, _)| *m == row.manifest_digest) {
+            Some(i) => i,
+            None => {
+                out.push((row.manifest_digest.clone(), json!({
+                    "Id": row.id.to_string(), "ParentId": "", "RepoTags": [], "RepoDigests": [],
+                    "Created": row.created_unix.unwrap_or(0), "Size": row.size, "SharedSize": -1,
+                    "VirtualSize": row.size, "Labels": row.labels, "Containers": used.get(&row.id.to_string()).copied().unwrap_or(0),
+                })));
+                out.len() - 1
+            }
+        };
+        let v = &mut out[i].1;
+        if row.repository != NONE && row.tag != NONE {
+            v["RepoTags"].as_array_mut().expect("array").push(json!(format!("{}:{}", row.repository, row.tag)));
+        }
+        for dg in row.digests {
+            let arr = v["RepoDigests"].as_array_mut().expect("array");
+            if !arr.contains(&json!(dg)) {
+                arr.push(json!(dg));
+            }
+        }
+    }
+    Ok(out.into_iter().map(|(_, v)| v).collect())
+}
+
+pub async fn list(State(d): D, q: Query) -> Result<Json<Value>> {
+    let f = filters(&q)?;
+    let all = flag(&q, "all");
+    let d2 = d.clone();
+    Ok(Json(Value::Array(blocking(move || summaries(&d2, all, &f)).await?)))
+}
+
+fn progress(lines: Vec<Value>) -> Response {
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// POST /images/create: `fromSrc=-` imports the body; `fromImage` would pull.
+pub async fn create(State(d): D, q: Query, req: Request) -> Result<Response> {
+    if let Some(src) = q.get("fromSrc") {
+        if src != "-" {
+            return Err(Error::NotImplemented(format!("import from {src}: only `-` (the request body) is supported")));
+        }
+        let repo = q.get("repo").cloned().filter(|r| !r.is_empty());
+        let tag = q.get("tag").cloned().filter(|t| !t.is_empty());
+        let reference = match repo {
+            Some(r) => Some(Reference::parse(&match tag { Some(t) => format!("{r}:{t}"), None => r }).map_err(|e| Error::Invalid(e.to_string()))?),
+            None => None,
+        };
+        let file = spool(&d, req.into_body()).await?;
+        let d2 = d.clone();
+        let id = blocking(move || Ok(d2.images.import_rootfs_tar_as(file, reference.as_ref())?)).await?;
+        d.events.image("import", &id.to_string(), &id.to_string());
+        return Ok(progress(vec![json!({"status": id.to_string()})]));
+    }
+    let name = q.get("fromImage").cloned().unwrap_or_default();
+    let tag = q.get("tag").cloned().unwrap_or_default();
+    // What the registry client will do; until then, say so the way docker reports a
+    // failed pull: an error in the progress stream.
+    let msg = format!("pull {name}{}: pulling from registries is not supported yet (berth issue 4); load or import the image instead", if tag.is_empty() { String::new() } else { format!(":{tag}") });
+    Ok(progress(vec![
+        json!({"status": format!("Pulling from {name}"), "id": if tag.is_empty() { "latest".to_owned() } else { tag }}),
+        json!({"errorDetail": {"message": msg}, "error": msg}),
+    ]))
+}
+
+pub async fn load(State(d): D, q: Query, req: Request) -> Result<Response> {
+    let quiet = flag(&q, "quiet");
+    let file = spool(&d, req.into_body()).await?;
+    let d2 = d.clone();
+    let images = blocking(move || Ok(d2.images.load(file)?)).await?;
+    let mut lines = Vec::new();
+    for image in images {
+        if image.names.is_empty() {
+            lines.push(json!({"stream": format!("Loaded image ID: {}\n", image.id)}));
+        }
+        for n in &image.names {
+            lines.push(json!({"stream": format!("Loaded image: {}\n", familiar(n))}));
+            d.events.image("load", &image.id.to_string(), &familiar(n));
+        }
+    }
+    if quiet {
+        lines.retain(|_| true);
+    }
+    Ok(progress(lines))
+}
+
+fn save_response(d: Arc<Daemon>, names: Vec<String>) -> Result<Response> {
+    let refs = names
+        .iter()
+        .map(|n| Reference::parse(n).map_err(|e| Error::Invalid(e.to_string())))
+        .collect::<Result<Vec<_>>>()?;
+    for n in &names {
+        d.images.resolve(n).map_err(not_found(n))?;
+    }
+    let body = body_from_writer(move |w| Ok(d.images.save(&refs, w, berth_image::Format::DockerArchive)?));
+    Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
+}
+
+pub async fn get_many(State(d): D, axum::extract::RawQuery(raw): axum::extract::RawQuery) -> Result<Response> {
+    let names: Vec<String> = form_pairs(raw.as_deref().unwrap_or(""))
+        .into_iter()
+        .filter(|(k, _)| k == "names")
+        .map(|(_, v)| v)
+        .collect();
+    if names.is_empty() {
+        return Err(Error::Invalid("no image names given".into()));
+    }
+    save_response(d, names)
+}
+
+/// `a=1&a=2`: repeated keys kept (the map extractor keeps one).
+fn form_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'%' && i + 2 < b.len())
+            .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .flatten();
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (c, _) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub async fn prune(State(d): D, q: Query) -> Result<Json<Value>> {
+    let f = filters(&q)?;
+    let all = f.get("dangling").is_some_and(|v| v.iter().any(|x| x == "false" || x == "0"));
+    let d2 = d.clone();
+    let removal = blocking(move || Ok(d2.images.prune(all)?)).await?;
+    Ok(Json(json!({"ImagesDeleted": deleted(&removal), "SpaceReclaimed": removal.reclaimed})))
+}
+
+fn deleted(r: &berth_image::Removal) -> Value {
+    let mut v: Vec<Value> = r
+        .untagged
+        .iter()
+        .map(|u| json!({"Untagged": Reference::parse(u).map_or_else(|_| u.clone(), |r| familiar(&r))}))
+        .collect();
+    v.extend(r.deleted.iter().map(|id| json!({"Deleted": id.to_string()})));
+    if v.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(v)
+    }
+}
+
+pub async fn search() -> Error {
+    Error::NotImplemented("search: berth has no registry index to search (no registry client yet, berth issue 4)".into())
+}
+
+/// GET /images/{name}/json | /history | /get
+pub async fn by_name_get(State(d): D, Path(rest): Path<String>) -> Result<Response> {
+    let (name, what) = rest.rsplit_once('/').ok_or_else(|| Error::NotFound(format!("page not found: /images/{rest}")))?;
+    let name = name.to_owned();
+    match what {
+        "json" => {
+            let d2 = d.clone();
+            let n = name.clone();
+            let mut v = blocking(move || d2.images.inspect(&n).map_err(not_found(&n))).await?;
+            let id = v["Id"].as_str().unwrap_or("").to_owned();
+            let used = d.all().iter().filter(|c| c.record().image_id == id).count();
+            v["Containers"] = json!(used);
+            Ok(Json(v).into_response())
+        }
+        "history" => {
+            let d2 = d.clone();
+            let n = name.clone();
+            let rows = blocking(move || d2.images.history(&n).map_err(not_found(&n))).await?;
+            let v: Vec<Value> = rows
+                .into_iter()
+                .map(|r| json!({"Id": r.id.map_or_else(|| "<missing>".to_owned(), |i| i.to_string()), "Created": r.created_unix.unwrap_or(0), "CreatedBy": r.created_by, "Tags": null, "Size": r.size, "Comment": r.comment}))
+                .collect();
+            Ok(Json(Value::Array(v)).into_response())
+        }
+        "get" => save_response(d, vec![name]),
+        _ => Err(Error::NotFound(format!("page not found: /images/{rest}"))),
+    }
+}
+
+/// POST /images/{name}/tag | /push
+pub async fn by_name_post(State(d): D, Path(rest): Path<String>, q: Query) -> Result<Response> {
+    let (name, what) = rest.rsplit_once('/').ok_or_else(|| Error::NotFound(format!("page not found: /images/{rest}")))?;
+    let name = name.to_owned();
+    match what {
+        "tag" => {
+            let repo = q.get("repo").cloned().unwrap_or_default();
+            let tag = q.get("tag").cloned().filter(|t| !t.is_empty()).unwrap_or_else(|| "latest".into());
+            let target = Reference::parse(&format!("{repo}:{tag}")).map_err(|e| Error::Invalid(e.to_string()))?;
+            let d2 = d.clone();
+            let n = name.clone();
+            let t2 = target.clone();
+            blocking(move || d2.images.tag(&n, &t2).map_err(not_found(&n)).map(drop)).await?;
+            d.events.image("tag", &name, &familiar(&target));
+            Ok(StatusCode::CREATED.into_response())
+        }
+        "push" => {
+            let msg = format!("push {name}: pushing to registries is not supported yet (berth issue 4)");
+            Ok(progress(vec![json!({"errorDetail": {"message": msg}, "error": msg})]))
+        }
+        _ => Err(Error::NotFound(format!("page not found: /images/{rest}"))),
+    }
+}
+
+pub async fn remove(State(d): D, Path(name): Path<String>, q: Query) -> Result<Json<Value>> {
+    let force = flag(&q, "force");
+    // Docker refuses to remove an image a container uses, even stopped, unless forced.
+    if !force {
+        if let Ok(img) = d.images.resolve(&name) {
+            let id = img.id.to_string();
+            if let Some(c) = d.all().into_iter().find(|c| c.record().image_id == id) {
+                let tags = d.images.images().list().map(|m| m.values().filter(|v| **v == img.manifest_digest).count()).unwrap_or(0);
+                if tags <= 1 || !name.contains(':') && name.starts_with(&id[7..11]) {
+                    return Err(Error::Conflict(format!(
+                        "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
+                        &c.id[..12],
+                        &id[7..19]
+                    )));
+                }
+            }
+        }
+    }
+    let d2 = d.clone();
+    let n = name.clone();
+    let removal = blocking(move || d2.images.remove_image(&n, force).map_err(not_found(&n))).await?;
+    for id in &removal.deleted {
+        d.events.image("delete", &id.to_string(), &name);
+    }
+    Ok(Json(deleted(&removal)))
+}
+
+pub async fn commit(State(_d): D) -> Error {
+    Error::NotImplemented("commit: being built".into())
+}

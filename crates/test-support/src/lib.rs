@@ -9,16 +9,20 @@
 //! - [`Runtime`]: a tiny DSL around an OCI runtime binary with runc's command line
 //!   (`berth-runtime` by default, `BERTH_RUNTIME=/usr/bin/runc` to check the tests
 //!   themselves), each instance with its own `--root`, cleaning up what it created;
+//! - [`Daemon`]: a berthd in its own network namespace with its own roots and the busybox
+//!   image, driven by the berth or the docker CLI ([`Client`]), torn down on drop;
 //! - [`leaks`]: snapshots of mounts, cgroups and processes, so a test can prove that
 //!   nothing was left behind.
 //!
 //! Everything here expects to run as root, like the tests that use it.
 
 mod bundle;
+pub mod daemon;
 pub mod leaks;
 mod rootfs;
 mod runtime;
 
+pub use daemon::{Client, Daemon, Run, BUSYBOX};
 pub use bundle::{default_config, Bundle, DEFAULT_CAPABILITIES};
 pub use rootfs::{build_busybox_rootfs, busybox_rootfs, fixtures_dir};
 pub use runtime::{runtime_binary, unique_id, Output, Runtime, Spawned};

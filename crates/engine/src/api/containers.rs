@@ -137,9 +137,10 @@ pub async fn wait(State(d): D, Path(id): Path<String>, q: Query) -> Result<Respo
     let c2 = c.clone();
     let body = futures_util::stream::once(async move {
         let code = result.await;
-        // A start that failed is an exit too: tell the waiter why.
-        let err = c2.record().state.error;
-        let v = if err.is_empty() { json!({"StatusCode": code, "Error": null}) } else { json!({"StatusCode": code, "Error": {"Message": err}}) };
+        // A failed start was already reported by the start request; the waiter only
+        // gets the code (docker prints a non-null Error as a second message).
+        let _ = &c2;
+        let v = json!({"StatusCode": code, "Error": null});
         Ok::<_, std::io::Error>(Bytes::from(format!("{v}\n")))
     });
     Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(body)).into_response())
@@ -203,14 +204,11 @@ pub async fn resize(State(d): D, Path(id): Path<String>, q: Query) -> Result<Res
 
 /// Copies client → shim (watching for the detach keys) and shim → client until either
 /// side is done.
-async fn relay(client: hijack::Upgraded, shim: tokio::net::UnixStream, detach: Vec<u8>, stdin: bool, started: impl std::future::Future<Output = ()>) {
+async fn relay(client: hijack::Upgraded, shim: tokio::net::UnixStream, detach: Vec<u8>, stdin: bool) {
     let (mut cr, mut cw) = tokio::io::split(client);
     let (mut sr, mut sw) = shim.into_split();
     let out = async {
         let _ = tokio::io::copy(&mut sr, &mut cw).await;
-        // A process that exits before its start request is answered: the docker CLI
-        // stalls for a second if the stream ends before it has the start response.
-        started.await;
         let _ = cw.shutdown().await;
     };
     let inp = async {
@@ -251,12 +249,6 @@ pub async fn attach(State(d): D, Path(id): Path<String>, q: Query, req: Request)
         return Err(Error::Conflict("You cannot attach to a stopped container, start it first".into()));
     }
     // Register as a waiting attacher now, before the client's start request can arrive.
-    let starts = c.lifecycle().starts;
-    let mut life = c.subscribe();
-    let started = async move {
-        let _ = tokio::time::timeout(Duration::from_secs(1), life.wait_for(|l| l.starts > starts || l.removed)).await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
     let shim_fut = {
         let c = c.clone();
         async move { att::open(&c, stdin, stdout, stderr).await }
@@ -265,7 +257,7 @@ pub async fn attach(State(d): D, Path(id): Path<String>, q: Query, req: Request)
     if hijack::wants_upgrade(&req) {
         Ok(hijack::upgrade(req, tty, move |client| async move {
             match pending.await {
-                Ok(Ok(shim)) => relay(client, shim, detach, stdin, started).await,
+                Ok(Ok(shim)) => relay(client, shim, detach, stdin).await,
                 Ok(Err(e)) => tracing::debug!("attach: {e}"),
                 Err(e) => tracing::debug!("attach task: {e}"),
             }
@@ -403,18 +395,3 @@ pub async fn prune(State(d): D, q: Query) -> Result<Json<Value>> {
     Ok(Json(json!({"ContainersDeleted": if removed.is_empty() { Value::Null } else { json!(removed) }, "SpaceReclaimed": 0})))
 }
 
-pub async fn export(State(_d): D, Path(_id): Path<String>) -> Result<Response> {
-    Err(Error::NotImplemented("export: being built".into()))
-}
-
-pub async fn archive_get(State(_d): D, Path(_id): Path<String>) -> Result<Response> {
-    Err(Error::NotImplemented("archive: being built".into()))
-}
-
-pub async fn archive_head(State(_d): D, Path(_id): Path<String>) -> Result<Response> {
-    Err(Error::NotImplemented("archive: being built".into()))
-}
-
-pub async fn archive_put(State(_d): D, Path(_id): Path<String>) -> Result<Response> {
-    Err(Error::NotImplemented("archive: being built".into()))
-}

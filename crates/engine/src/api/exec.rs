@@ -192,7 +192,9 @@ where
         libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
     }
     let file = std::fs::File::from(master);
-    let afd = tokio::io::unix::AsyncFd::new(file)?;
+    // SAFETY: the File owns its descriptor, which stays open and the same until the
+    // AsyncFd (and the File in it) is dropped.
+    let afd = unsafe { tokio::io::unix::AsyncFd::register(file) }.map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut ob = vec![0u8; 32 * 1024];
     let mut ib = vec![0u8; 32 * 1024];
     let mut input_open = true;

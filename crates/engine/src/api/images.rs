@@ -356,6 +356,28 @@ pub async fn remove(State(d): D, Path(name): Path<String>, q: Query) -> Result<J
     Ok(Json(deleted(&removal)))
 }
 
-pub async fn commit(State(_d): D) -> Error {
-    Error::NotImplemented("commit: being built".into())
+pub async fn commit(State(d): D, axum::extract::RawQuery(raw): axum::extract::RawQuery, body: Bytes) -> Result<Response> {
+    let pairs = form_pairs(raw.as_deref().unwrap_or(""));
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let container = get("container").ok_or_else(|| Error::Invalid("container is required".into()))?;
+    let c = d.lookup(&container)?;
+    let reference = get("repo").filter(|r| !r.is_empty()).map(|r| match get("tag").filter(|t| !t.is_empty()) {
+        Some(t) => format!("{r}:{t}"),
+        None => r,
+    });
+    let config: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("invalid config: {e}")))?)
+    };
+    let req = crate::container::commit::Request {
+        reference,
+        comment: get("comment"),
+        author: get("author"),
+        pause: get("pause").is_none_or(|p| p != "0" && p != "false"),
+        changes: pairs.iter().filter(|(k, _)| k == "changes").flat_map(|(_, v)| v.lines().map(str::to_owned).collect::<Vec<_>>()).filter(|l| !l.trim().is_empty()).collect(),
+        config,
+    };
+    let id = crate::container::commit::commit(&d, &c, req).await?;
+    Ok((StatusCode::CREATED, Json(json!({"Id": id}))).into_response())
 }

@@ -1,6 +1,7 @@
 //! The Docker Engine API over a unix socket: routing (with the `/v1.NN` prefix clients
 //! negotiate, stripped before routing), the shared query helpers, and the accept loop.
 
+pub mod archive;
 pub mod containers;
 pub mod exec;
 pub mod hijack;
@@ -79,10 +80,10 @@ pub fn router(d: Arc<Daemon>) -> Router {
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}/stats", get(containers::stats))
         .route("/containers/{id}/changes", get(containers::changes))
-        .route("/containers/{id}/export", get(containers::export))
+        .route("/containers/{id}/export", get(archive::export))
         .route(
             "/containers/{id}/archive",
-            get(containers::archive_get).head(containers::archive_head).put(containers::archive_put),
+            get(archive::get).head(archive::head).put(archive::put),
         )
         .route("/containers/{id}/exec", post(exec::create))
         .route("/exec/{id}/start", post(exec::start))

@@ -308,6 +308,12 @@ pub fn stat(root: &Path, path: &str) -> Result<PathStat> {
     let rootfd = open_root(root)?;
     let clean = CleanPath::parse(path);
     let (parent, st) = lookup(&rootfd, &clean, path)?;
+    // `file/` names a directory, as in a shell (a link may still lead to one).
+    if (clean.dir_only || clean.contents) && !matches!(kind(&st), libc::S_IFDIR | libc::S_IFLNK) {
+        return Err(ArchiveError::NotADirectory {
+            path: path.to_owned(),
+        });
+    }
     let target = if kind(&st) == libc::S_IFLNK {
         link_target(&rootfd, &parent, &clean, path)?
     } else {
@@ -752,7 +758,14 @@ impl Extractor {
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let comps = entry_components(&raw, &shown)?;
-        let t = entry.header().entry_type();
+        let t = match entry.header().entry_type() {
+            // Old archivers mark directories only by the trailing slash (Go's reader
+            // makes them directories too).
+            EntryType::Regular | EntryType::Continuous if raw.ends_with(b"/") => {
+                EntryType::Directory
+            }
+            t => t,
+        };
         let fail = |op: &'static str| {
             let shown = shown.clone();
             move |source: io::Error| ArchiveError::Io {
@@ -1309,6 +1322,10 @@ mod tests {
         assert_eq!(stat(&root, "/link/hosts").unwrap().size, 16);
 
         assert_eq!(stat(&root, "/").unwrap().mode & GO_DIR, GO_DIR);
+        assert!(matches!(
+            stat(&root, "/etc/hosts/").unwrap_err(),
+            ArchiveError::NotADirectory { .. }
+        ));
         let err = stat(&root, "/nope").unwrap_err();
         assert!(
             matches!(err, ArchiveError::NotFound { ref path } if path == "/nope"),
@@ -1447,6 +1464,11 @@ mod tests {
                 ..Raw::default()
             },
             file("./deep/er/f", b"implied dirs"),
+            Raw {
+                name: b"olddir/",
+                mode: 0o711,
+                ..Raw::default()
+            },
         ]);
         put(&root, "/data", &tar[..], true, false).unwrap();
         let app = root.join("data/app");
@@ -1478,6 +1500,8 @@ mod tests {
             fs::metadata(root.join("data/deep")).unwrap().mode() & 0o7777,
             0o755
         );
+        let m = fs::metadata(root.join("data/olddir")).unwrap();
+        assert!(m.is_dir() && m.mode() & 0o7777 == 0o711);
         // Existing files stay; round trip through get gives the same tree.
         assert_eq!(fs::read(root.join("data/a")).unwrap(), b"aaa");
         let mut out = Vec::new();
@@ -1640,6 +1664,43 @@ mod tests {
         let tar = raw_tar(&[file("etc/hosts", b"new")]);
         put(&root, "/", &tar[..], true, false).unwrap();
         assert_eq!(fs::read(root.join("etc/hosts")).unwrap(), b"new");
+    }
+
+    #[test]
+    fn file_capabilities_round_trip() {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let (_dir, root) = rootfs();
+        // VFS_CAP_REVISION_2 with CAP_NET_BIND_SERVICE permitted.
+        let mut cap = Vec::new();
+        for word in [0x0200_0000u32, 1 << 10, 0, 0, 0] {
+            cap.extend_from_slice(&word.to_le_bytes());
+        }
+        fs::write(root.join("data/ping"), b"\x7fELF").unwrap();
+        let f = File::open(root.join("data/ping")).unwrap();
+        // SAFETY: open descriptor, NUL-terminated name, live value.
+        let rc = unsafe {
+            libc::fsetxattr(
+                f.as_raw_fd(),
+                c"security.capability".as_ptr(),
+                cap.as_ptr().cast(),
+                cap.len(),
+                0,
+            )
+        };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        let mut out = Vec::new();
+        get(&root, "/data/ping", &mut out, false).unwrap();
+        fs::create_dir(root.join("copy")).unwrap();
+        put(&root, "/copy", &out[..], true, false).unwrap();
+        let copy = File::open(root.join("copy/ping")).unwrap();
+        assert_eq!(get_capability(&copy).unwrap(), Some(cap));
+        assert_eq!(
+            get_capability(&File::open(root.join("data/a")).unwrap()).unwrap(),
+            None
+        );
     }
 
     #[test]

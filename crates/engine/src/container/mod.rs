@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod attach;
+pub mod commit;
 pub mod create;
 pub mod exec;
 pub mod exit;

@@ -43,7 +43,20 @@ pub async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
                 }
                 r.state.pid = 0;
             });
-            c.notify(|l| l.shim_up = false);
+            c.notify(|l| {
+                l.shim_up = false;
+                l.last_exit = code;
+            });
+            // `run --rm` waits for the removal even when the start failed, as Docker
+            // removes such a container.
+            if c.record().host_config.auto_remove == Some(true) {
+                let (d, c) = (d.clone(), c.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = crate::container::remove::remove(&d, &c, true, true).await {
+                        tracing::warn!(container = %c.id, "auto-remove after failed start: {e}");
+                    }
+                });
+            }
             Err(e)
         }
     }
@@ -202,10 +215,11 @@ async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     c.notify(|l| l.shim_up = true);
     wait_for_attachers(c).await;
     shim::request(&c.state_dir, "start").await?;
-    let pid = shim::request(&c.state_dir, "pid")
-        .await
+    // The runtime's pid file, not a request: a process that has already exited has a
+    // shim that is closing down and answers nothing new.
+    let pid = std::fs::read_to_string(c.state_dir.join("init.pid"))
         .ok()
-        .and_then(|p| p.strip_prefix("pid ").and_then(|n| n.trim().parse().ok()))
+        .and_then(|p| p.trim().parse().ok())
         .unwrap_or(0);
     let has_health = health::configured(&r.config).is_some();
     c.update(|r| {

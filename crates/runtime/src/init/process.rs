@@ -36,7 +36,10 @@ pub fn lookup(arg0: &str, env: &[String]) -> Result<PathBuf> {
         return if executable(Path::new(arg0)) {
             Ok(PathBuf::from(arg0))
         } else {
-            Err(Error::Init(format!("exec {arg0:?}: {}", std::io::Error::last_os_error())))
+            // Worded as runc (and Go) word it, lower case: engines tell "not found"
+            // (127) from "not executable" (126) by this text.
+            let reason = nix::errno::Errno::last().desc().to_lowercase();
+            Err(Error::Init(format!("exec {arg0:?}: stat {arg0}: {reason}")))
         };
     }
     let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);

@@ -7,12 +7,17 @@ BERTH_PACKAGES=(
   # build
   gcc libc6-dev pkg-config libseccomp-dev
   # runtime and tests
-  busybox-static jq iproute2 util-linux procps time shellcheck
+  busybox-static jq iproute2 util-linux procps time shellcheck curl
+  # the engine: tini-static is `--init`'s init (Docker's docker-init is tini too)
+  tini
   # peers berth is compared with (tests, bench)
   runc crun podman skopeo conmon containernetworking-plugins fuse-overlayfs
   # conformance suites (OCI runtime-tools is Go, crun's tests are Python, both report TAP)
-  golang-go perl python3 xz-utils
+  golang-go perl python3 xz-utils python3-pip
 )
+
+# PyPI packages the tests use (docker-py drives berthd in an e2e test).
+BERTH_PIP_PACKAGES=(docker)
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

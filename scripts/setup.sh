@@ -28,26 +28,53 @@ build() {
   cargo build --release --workspace
 }
 
-# The main job: what a user of this machine gets from berth. For now: one container
-# from a busybox bundle under berth-runtime, printing `id` and `uname -a` from inside.
-# (To be replaced by the daemon.) BERTH_RUNTIME=/path overrides the runtime binary.
-main_job() {
-  local runtime=${BERTH_RUNTIME:-$PWD/target/release/berth-runtime}
-  [ -x "$runtime" ] || die "$runtime is not built"
-  MAIN_WORK=$(mktemp -d /tmp/berth-main.XXXXXX)
-  MAIN_ID=demo-$$
-  MAIN_RUNTIME=$runtime
-  trap main_job_cleanup EXIT
+install_python_packages() {
+  local p
+  for p in "${BERTH_PIP_PACKAGES[@]}"; do
+    if ! python3 -c "import $p" 2>/dev/null; then
+      log "pip install $p"
+      # Debian's own python3 refuses pip without --break-system-packages (PEP 668).
+      python3 -m pip install --quiet "$p" </dev/null ||
+        python3 -m pip install --quiet --break-system-packages "$p" </dev/null
+    fi
+  done
+}
 
-  make_busybox_rootfs "$MAIN_WORK/bundle/rootfs"
+# The main job: berthd in a network namespace of its own, a busybox image made here
+# and imported, and one container run from it with the berth CLI.
+main_job() {
+  local bin=$PWD/target/release
+  if [ ! -x "$bin/berthd" ] || [ ! -x "$bin/berth" ]; then die "berthd and berth are not built"; fi
+  MAIN_WORK=$(mktemp -d /tmp/berth-main.XXXXXX)
+  MAIN_NS=berth-main-$$
+  trap main_job_cleanup EXIT
+  ip netns add "$MAIN_NS"
+  ip -n "$MAIN_NS" link set lo up
+  export BERTH_HOST=unix://$MAIN_WORK/berth.sock
+  log "berthd --data-root $MAIN_WORK/data (network namespace $MAIN_NS)"
+  nsenter --net=/run/netns/"$MAIN_NS" -- "$bin/berthd" --data-root "$MAIN_WORK/data" \
+    --exec-root "$MAIN_WORK/run" -H "$BERTH_HOST" >"$MAIN_WORK/berthd.log" 2>&1 </dev/null &
+  MAIN_PID=$!
+  local _
+  for _ in $(seq 100); do
+    curl -sf --unix-socket "$MAIN_WORK/berth.sock" http://berth/_ping >/dev/null && break
+    sleep 0.1
+  done
+  make_busybox_rootfs "$MAIN_WORK/rootfs"
+  log "berth import busybox.tar busybox:latest"
+  tar -C "$MAIN_WORK/rootfs" -c . | "$bin/berth" import - busybox:latest
+  log "berth run --rm busybox ..."
   # shellcheck disable=SC2016 # expanded by the container's shell
-  write_config "$MAIN_WORK/bundle" sh -c 'echo "id: $(id)"; echo "uname -a: $(uname -a)"'
-  log "berth-runtime run --bundle $MAIN_WORK/bundle $MAIN_ID"
-  "$runtime" --root "$MAIN_WORK/state" run --bundle "$MAIN_WORK/bundle" "$MAIN_ID" </dev/null
+  "$bin/berth" run --rm busybox sh -c 'echo "hello from a berth container: $(id)"; echo "uname -a: $(uname -a)"' </dev/null
+  "$bin/berth" ps -a
 }
 
 main_job_cleanup() {
-  delete_all_containers "$MAIN_RUNTIME" "$MAIN_WORK/state"
+  if [ -n "${MAIN_PID:-}" ]; then
+    kill "$MAIN_PID" 2>/dev/null || true
+    wait "$MAIN_PID" 2>/dev/null || true
+  fi
+  ip netns delete "$MAIN_NS" 2>/dev/null || true
   remove_tree "$MAIN_WORK"
 }
 
@@ -59,5 +86,6 @@ case "${1:-}" in
   *) die "usage: $0 [--deps-only]" ;;
 esac
 install_packages
+install_python_packages
 build
 [ "$deps_only" -eq 1 ] || main_job

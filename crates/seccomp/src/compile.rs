@@ -65,6 +65,11 @@ impl Filter {
         self.listener_metadata.as_deref()
     }
 
+    /// A filter from a cached program (no listener).
+    pub(crate) fn from_parts(program: Vec<libc::sock_filter>, flags: KernelFlags) -> Filter {
+        Filter { program, flags, listener_path: None, listener_metadata: None }
+    }
+
     /// Length of the BPF program in instructions.
     pub fn instructions(&self) -> usize {
         self.program.len()

@@ -22,6 +22,7 @@
 //! notify fd from the container's init to whoever can reach `listenerPath`, and building the
 //! container's state belong to the runtime.
 
+mod cache;
 mod compile;
 mod docker_default;
 mod error;
@@ -32,6 +33,7 @@ mod spec;
 #[cfg(test)]
 mod harness;
 
+pub use cache::compile_cached;
 pub use compile::{compile, compile_json, Filter};
 pub use docker_default::{
     docker_default_blocked_syscalls, docker_default_profile, docker_default_profile_for,

@@ -35,6 +35,15 @@ impl KernelFlags {
         self.bits |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
     }
 
+    /// The flags as stored by the cache.
+    pub(crate) fn raw(&self) -> (libc::c_ulong, bool) {
+        (self.bits, self.wait_killable_recv)
+    }
+
+    pub(crate) fn from_raw(bits: libc::c_ulong, wait_killable_recv: bool) -> KernelFlags {
+        KernelFlags { bits, wait_killable_recv }
+    }
+
     pub(crate) fn new_listener(&self) -> bool {
         self.bits & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
     }

@@ -155,7 +155,9 @@ fn write_etc(c: &Container, hostname: &str) -> Result<()> {
 }
 
 async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
+    let t0 = std::time::Instant::now();
     let root = mount(d, c).await?;
+    let t_mount = t0.elapsed();
     let r = c.record();
     write_etc(c, r.config.hostname.as_deref().unwrap_or(""))?;
     let user = user::resolve(
@@ -212,9 +214,19 @@ async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
         stdin_once: r.config.stdin_once == Some(true),
     })
     .await?;
+    let t_shim = t0.elapsed();
     c.notify(|l| l.shim_up = true);
     wait_for_attachers(c).await;
+    let t_attach = t0.elapsed();
     shim::request(&c.state_dir, "start").await?;
+    tracing::debug!(
+        container = %c.id,
+        mount_ms = t_mount.as_secs_f64() * 1e3,
+        create_ms = (t_shim - t_mount).as_secs_f64() * 1e3,
+        attach_wait_ms = (t_attach - t_shim).as_secs_f64() * 1e3,
+        start_ms = (t0.elapsed() - t_attach).as_secs_f64() * 1e3,
+        "started"
+    );
     // The runtime's pid file, not a request: a process that has already exited has a
     // shim that is closing down and answers nothing new.
     let pid = std::fs::read_to_string(c.state_dir.join("init.pid"))

@@ -129,7 +129,12 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     }
     validate_sysctls(linux.and_then(|l| l.sysctl().as_ref()), &plan)?;
     let caps = Masks::from_config(process.capabilities().as_ref())?;
-    let seccomp = linux.and_then(|l| l.seccomp().as_ref()).map(berth_seccomp::compile).transpose()?;
+    // Compiled once per profile and kept in the state root (see berth_seccomp's cache).
+    let seccomp_cache = root.path().join(".seccomp-cache");
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|s| berth_seccomp::compile_cached(s, &seccomp_cache))
+        .transpose()?;
 
     crate::timing::mark("create: config loaded, seccomp compiled");
     let dir = root.dir(&o.id);

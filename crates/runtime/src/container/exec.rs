@@ -55,7 +55,12 @@ pub fn exec(root: &StateRoot, id: &str, o: &ExecOptions) -> Result<i32> {
     }
     let caps = Masks::from_config(p.capabilities().as_ref())?;
     let linux = c.state.config.linux().as_ref();
-    let seccomp = linux.and_then(|l| l.seccomp().as_ref()).map(berth_seccomp::compile).transpose()?;
+    // Compiled once per profile and kept in the state root (see berth_seccomp's cache).
+    let seccomp_cache = root.path().join(".seccomp-cache");
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|s| berth_seccomp::compile_cached(s, &seccomp_cache))
+        .transpose()?;
     let console = match &o.console_socket {
         Some(path) if terminal => Some(UnixStream::connect(path).map_err(|e| Error::io("connect to console socket", path, e))?),
         _ => None,

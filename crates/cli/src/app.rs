@@ -1,11 +1,16 @@
-//! The command tree, docker's: top-level shortcuts (`images`, `rmi`, `tag`, …) and the
-//! same commands grouped under `image` and `system`, all taking the global `--data-root`.
+//! The command tree, docker's: top-level shortcuts (`run`, `ps`, `images`, `rmi`, …) and
+//! the same commands grouped under `container`, `image` and `system`, all taking the
+//! global `-H/--host` and `--data-root`.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{df, history, images, import, inspect, load, prune, rmi, save, tag, version};
+use crate::commands::container as c;
+use crate::commands::{
+    df, events, history, images, import, info, inspect, inspect_any, load, prune, pull, push, rmi,
+    save, system_prune, tag, version,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,14 +21,13 @@ use crate::commands::{df, history, images, import, inspect, load, prune, rmi, sa
     color = clap::ColorChoice::Never
 )]
 pub struct Cli {
-    /// Where berth keeps its state (images under <data-root>/image).
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        default_value = "/var/lib/berth"
-    )]
-    pub data_root: PathBuf,
+    /// Daemon socket to connect to (unix:///path); else BERTH_HOST, DOCKER_HOST, unix:///run/berth/berth.sock
+    #[arg(short = 'H', long, global = true, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Open the image store in this directory in-process, without a daemon (image commands only)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
 
     /// Print version information and quit
     #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
@@ -35,6 +39,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create and run a new container from an image
+    Run(Box<c::run::Args>),
+    /// Execute a command in a running container
+    Exec(c::exec::Args),
+    /// List containers
+    Ps(c::ps::Args),
+    /// Download an image from a registry
+    Pull(pull::Args),
+    /// Upload an image to a registry
+    Push(push::Args),
     /// Import the contents of a tarball to create a filesystem image
     Import(import::Args),
     /// List images
@@ -49,6 +63,55 @@ pub enum Command {
     Save(save::Args),
     /// Load an image from a tar archive or STDIN
     Load(load::Args),
+    /// Display system-wide information
+    Info(info::Args),
+    /// Get real time events from the server
+    Events(events::Args),
+    /// Return low-level information on containers or images
+    Inspect(inspect_any::Args),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(c::attach::Args),
+    /// Create a new image from a container's changes
+    Commit(c::commit::Args),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(c::cp::Args),
+    /// Create a new container
+    Create(Box<c::create::Args>),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(c::diff::Args),
+    /// Export a container's filesystem as a tar archive
+    Export(c::export::Args),
+    /// Kill one or more running containers
+    Kill(c::kill::Args),
+    /// Fetch the logs of a container
+    Logs(c::logs::Args),
+    /// Pause all processes within one or more containers
+    Pause(c::pause::Args),
+    /// List port mappings or a specific mapping for the container
+    Port(c::port::Args),
+    /// Rename a container
+    Rename(c::rename::Args),
+    /// Restart one or more containers
+    Restart(c::restart::Args),
+    /// Remove one or more containers
+    Rm(c::rm::Args),
+    /// Start one or more stopped containers
+    Start(c::start::Args),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(c::stats::Args),
+    /// Stop one or more running containers
+    Stop(c::stop::Args),
+    /// Display the running processes of a container
+    Top(c::top::Args),
+    /// Unpause all processes within one or more containers
+    Unpause(c::unpause::Args),
+    /// Update configuration of one or more containers
+    Update(c::update::Args),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(c::wait::Args),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -57,6 +120,62 @@ pub enum Command {
     System(SystemCommand),
     /// Show the berth version information
     Version(version::Args),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(c::attach::Args),
+    /// Create a new image from a container's changes
+    Commit(c::commit::Args),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(c::cp::Args),
+    /// Create a new container
+    Create(Box<c::create::Args>),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(c::diff::Args),
+    /// Execute a command in a running container
+    Exec(c::exec::Args),
+    /// Export a container's filesystem as a tar archive
+    Export(c::export::Args),
+    /// Display detailed information on one or more containers
+    Inspect(c::inspect::Args),
+    /// Kill one or more running containers
+    Kill(c::kill::Args),
+    /// Fetch the logs of a container
+    Logs(c::logs::Args),
+    /// List containers
+    #[command(visible_alias = "ps", visible_alias = "list")]
+    Ls(c::ps::Args),
+    /// Pause all processes within one or more containers
+    Pause(c::pause::Args),
+    /// List port mappings or a specific mapping for the container
+    Port(c::port::Args),
+    /// Remove all stopped containers
+    Prune(c::prune::Args),
+    /// Rename a container
+    Rename(c::rename::Args),
+    /// Restart one or more containers
+    Restart(c::restart::Args),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(c::rm::Args),
+    /// Create and run a new container from an image
+    Run(Box<c::run::Args>),
+    /// Start one or more stopped containers
+    Start(c::start::Args),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(c::stats::Args),
+    /// Stop one or more running containers
+    Stop(c::stop::Args),
+    /// Display the running processes of a container
+    Top(c::top::Args),
+    /// Unpause all processes within one or more containers
+    Unpause(c::unpause::Args),
+    /// Update configuration of one or more containers
+    Update(c::update::Args),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(c::wait::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,10 +200,20 @@ pub enum ImageCommand {
     Load(load::Args),
     /// Remove unused images
     Prune(prune::Args),
+    /// Download an image from a registry
+    Pull(pull::Args),
+    /// Upload an image to a registry
+    Push(push::Args),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
     /// Show berth disk usage
     Df(df::Args),
+    /// Display system-wide information
+    Info(info::Args),
+    /// Get real time events from the server
+    Events(events::Args),
+    /// Remove unused data
+    Prune(system_prune::Args),
 }

@@ -4,15 +4,22 @@
 //! formatting (tables, Go-style templates: [`format`]), errors and exit codes ([`error`]:
 //! one `berth: error: …` line, 125 for a wrong command line, 1 for a failed operation).
 //!
-//! Commands reach images through [`backend::ImageBackend`]. Its implementation is, for
-//! now, the image store opened in-process ([`backend::local`]); when berthd serves the
-//! Engine API the backend becomes `berth-api-client`, and only [`backend`] changes.
+//! Commands reach the daemon through `berth-api-client` (the Engine API over a unix
+//! socket: `-H/--host`, `BERTH_HOST`, `DOCKER_HOST`, `unix:///run/berth/berth.sock`).
+//! Image commands go through [`backend::ImageBackend`]: over the API by default
+//! ([`backend::api`]), or on the image store opened in-process when `--data-root` is
+//! given ([`backend::local`], daemonless image access). Container commands live in
+//! [`commands::container`]; flag values are parsed in [`opts`] as the docker CLI parses
+//! them; terminal and stream handling (raw mode, resize, signal proxying, attach
+//! streams) in [`stdio`]. The CLI never links the engine.
 
 pub mod app;
 pub mod backend;
 pub mod commands;
 pub mod error;
 pub mod format;
+pub mod opts;
+pub mod stdio;
 
 use std::ffi::OsString;
 
@@ -28,8 +35,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     match commands::dispatch(cli) {
         Ok(()) => 0,
         Err(e) => {
-            if let Some(m) = e.message() {
-                eprintln!("berth: error: {m}");
+            if let Some(line) = e.line() {
+                eprintln!("{line}");
             }
             e.code()
         }

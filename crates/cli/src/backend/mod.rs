@@ -1,12 +1,12 @@
 //! Where the commands' image operations go: the [`ImageBackend`] trait, with the Engine
 //! API's request and response shapes (`ImageSummary`, `ImageInspect`, …, field names as
-//! the API spells them), so the commands are written against what the daemon will serve.
+//! the API spells them), so the commands are written against what the daemon serves.
 //!
-//! Today the one implementation is [`local::LocalBackend`], which opens the image store
-//! in-process (issue 3 lets image commands run without a daemon). It is temporary: once
-//! berthd serves the Engine API, an implementation over `berth-api-client` replaces it
-//! and no command changes.
+//! Two implementations: [`api::ApiBackend`] over `berth-api-client`, the default, and
+//! [`local::LocalBackend`], which opens the image store in-process when `--data-root` is
+//! given (daemonless image access, issue 3). No command knows which one it talks to.
 
+pub mod api;
 pub mod local;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! `berth system df [--format]`: disk usage, docker's columns (`TYPE TOTAL ACTIVE SIZE
-//! RECLAIMABLE`) and fields (`.Type .TotalCount .Active .Size .Reclaimable`). Images only:
-//! the other rows (containers, volumes, build cache) come with the engine.
+//! RECLAIMABLE`) and fields (`.Type .TotalCount .Active .Size .Reclaimable`). Over the
+//! API (`GET /system/df`) the four rows docker shows (images, containers, local volumes,
+//! build cache); daemonless (`--data-root`) the images row only.
 
 use serde_json::json;
 
@@ -23,13 +24,21 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
         .images(CX)?
         .disk_usage()
         .map_err(|e| CliError::failed(CX, e))?;
+    let mut rows = vec![row(&du)];
+    if ctx.data_root.is_none() {
+        let api = ctx.api(CX)?;
+        let v = api
+            .block(api.client.system_df())
+            .map_err(|e| CliError::api(CX, e))?;
+        rows.extend(other_rows(&v));
+    }
     let template = match args.format.as_deref() {
         None | Some("") | Some("table") => {
             "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
         }
         Some(f) => f,
     };
-    let out = format::rows(template, &[row(&du)], header).map_err(|e| CliError::usage(CX, e))?;
+    let out = format::rows(template, &rows, header).map_err(|e| CliError::usage(CX, e))?;
     print(CX, &out)
 }
 
@@ -38,6 +47,82 @@ fn header(field: &str) -> String {
         "TotalCount" => "TOTAL".to_owned(),
         other => other.to_uppercase(),
     }
+}
+
+/// A row of counts and sizes.
+fn usage_row(
+    kind: &str,
+    total: usize,
+    active: usize,
+    size: u64,
+    reclaim: u64,
+) -> serde_json::Value {
+    json!({
+        "Type": kind,
+        "TotalCount": total.to_string(),
+        "Active": active.to_string(),
+        "Size": units::human_size(size),
+        "Reclaimable": reclaimable(reclaim, size),
+    })
+}
+
+/// The containers, local volumes and build cache rows of `GET /system/df`.
+fn other_rows(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    use serde_json::Value;
+    let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
+    let size = |x: &Value, p: &str| x.pointer(p).and_then(Value::as_i64).unwrap_or(0).max(0) as u64;
+    let containers = list("Containers");
+    let running = |c: &Value| c["State"].as_str() == Some("running");
+    let c_size: u64 = containers.iter().map(|c| size(c, "/SizeRw")).sum();
+    let c_reclaim: u64 = containers
+        .iter()
+        .filter(|c| !running(c))
+        .map(|c| size(c, "/SizeRw"))
+        .sum();
+    let volumes = list("Volumes");
+    let used = |x: &Value| {
+        x.pointer("/UsageData/RefCount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            > 0
+    };
+    let v_size: u64 = volumes.iter().map(|x| size(x, "/UsageData/Size")).sum();
+    let v_reclaim: u64 = volumes
+        .iter()
+        .filter(|x| !used(x))
+        .map(|x| size(x, "/UsageData/Size"))
+        .sum();
+    let cache = list("BuildCache");
+    let in_use = |x: &Value| x["InUse"].as_bool().unwrap_or(false);
+    let b_size: u64 = cache.iter().map(|x| size(x, "/Size")).sum();
+    let b_reclaim: u64 = cache
+        .iter()
+        .filter(|x| !in_use(x) && !x["Shared"].as_bool().unwrap_or(false))
+        .map(|x| size(x, "/Size"))
+        .sum();
+    vec![
+        usage_row(
+            "Containers",
+            containers.len(),
+            containers.iter().filter(|c| running(c)).count(),
+            c_size,
+            c_reclaim,
+        ),
+        usage_row(
+            "Local Volumes",
+            volumes.len(),
+            volumes.iter().filter(|x| used(x)).count(),
+            v_size,
+            v_reclaim,
+        ),
+        usage_row(
+            "Build Cache",
+            cache.len(),
+            cache.iter().filter(|x| in_use(x)).count(),
+            b_size,
+            b_reclaim,
+        ),
+    ]
 }
 
 fn row(du: &ImagesDiskUsage) -> serde_json::Value {

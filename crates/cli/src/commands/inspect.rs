@@ -7,7 +7,7 @@ use crate::error::{report, CliError};
 use crate::format::{self, Template};
 
 /// The order of docker's image inspect fields (serde_json sorts keys otherwise).
-const DOCKER_ORDER: &[&str] = &[
+pub const DOCKER_ORDER: &[&str] = &[
     "Id",
     "RepoTags",
     "RepoDigests",

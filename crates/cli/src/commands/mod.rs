@@ -1,44 +1,98 @@
-//! One file per command: its flags (a clap `Args`) and `run`, which talks to the image
-//! backend and prints. [`dispatch`] routes the parsed command line to them.
+//! One file per command: its flags (a clap `Args`) and `run`, which talks to the daemon
+//! (or the image backend) and prints. Container commands are in [`container`].
+//! [`dispatch`] routes the parsed command line to them.
 
+pub mod container;
 pub mod df;
+pub mod events;
 pub mod history;
 pub mod images;
 pub mod import;
+pub mod info;
 pub mod inspect;
+pub mod inspect_any;
 pub mod load;
 pub mod prune;
+pub mod pull;
+pub mod push;
 pub mod rmi;
 pub mod save;
+pub mod system_prune;
 pub mod tag;
 pub mod version;
 
+use std::cell::OnceCell;
+use std::future::Future;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use crate::app::{Cli, Command, ImageCommand, SystemCommand};
+use berth_api_client::Client;
+
+use crate::app::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::backend::api::ApiBackend;
 use crate::backend::local::LocalBackend;
 use crate::backend::ImageBackend;
 use crate::error::CliError;
 
-/// What every command may need: where the state lives, and the backend built from it.
+/// What every command may need: where the daemon is (or, for daemonless image access,
+/// the data root), and the API connection, built on first use.
 pub struct Context {
-    pub data_root: PathBuf,
+    /// Given explicitly: image commands open the store in-process.
+    pub data_root: Option<PathBuf>,
+    pub host: Option<String>,
+    api: OnceCell<Api>,
+}
+
+/// The Engine API client and the runtime its futures run on (current-thread: a CLI
+/// needs no more, and it starts fast).
+pub struct Api {
+    pub rt: tokio::runtime::Runtime,
+    pub client: Client,
+}
+
+impl Api {
+    /// Runs `f` to completion.
+    pub fn block<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
 }
 
 impl Context {
-    /// The image backend. Daemonless for now (see [`crate::backend`]).
-    pub fn images(&self, context: &str) -> Result<Box<dyn ImageBackend>, CliError> {
-        let backend =
-            LocalBackend::open(&self.data_root).map_err(|e| CliError::failed(context, e))?;
-        Ok(Box::new(backend))
+    pub fn new(data_root: Option<PathBuf>, host: Option<String>) -> Context {
+        Context {
+            data_root,
+            host,
+            api: OnceCell::new(),
+        }
+    }
+
+    /// The API connection.
+    pub fn api(&self, context: &str) -> Result<&Api, CliError> {
+        if let Some(api) = self.api.get() {
+            return Ok(api);
+        }
+        let client =
+            Client::from_env(self.host.as_deref()).map_err(|e| CliError::api(context, e))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::failed(context, format!("start runtime: {e}")))?;
+        Ok(self.api.get_or_init(|| Api { rt, client }))
+    }
+
+    /// The image backend: the local store with an explicit `--data-root`, else the API.
+    pub fn images(&self, context: &str) -> Result<Box<dyn ImageBackend + '_>, CliError> {
+        if let Some(root) = &self.data_root {
+            let backend = LocalBackend::open(root).map_err(|e| CliError::failed(context, e))?;
+            return Ok(Box::new(backend));
+        }
+        Ok(Box::new(ApiBackend::new(self.api(context)?)))
     }
 }
 
 pub fn dispatch(cli: Cli) -> Result<(), CliError> {
-    let ctx = Context {
-        data_root: cli.data_root,
-    };
+    use container as c;
+    let ctx = Context::new(cli.data_root, cli.host);
     match cli.command {
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(a, &ctx),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(a, &ctx),
@@ -49,8 +103,61 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(a, &ctx),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(a, &ctx),
         Command::Image(ImageCommand::Prune(a)) => prune::run(a, &ctx),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(a, &ctx),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(a, &ctx),
         Command::System(SystemCommand::Df(a)) => df::run(a, &ctx),
-        Command::Version(a) => version::run(a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => info::run(a, &ctx),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(a, &ctx),
+        Command::System(SystemCommand::Prune(a)) => system_prune::run(a, &ctx),
+        Command::Version(a) => version::run(a, &ctx),
+        Command::Inspect(a) => inspect_any::run(a, &ctx),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run::run(*a, &ctx),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            c::create::run(*a, &ctx)
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            c::start::run(a, &ctx)
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => c::stop::run(a, &ctx),
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            c::restart::run(a, &ctx)
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => c::kill::run(a, &ctx),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => c::rm::run(a, &ctx),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => c::ps::run(a, &ctx),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => c::logs::run(a, &ctx),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => c::exec::run(a, &ctx),
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            c::attach::run(a, &ctx)
+        }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => c::top::run(a, &ctx),
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => c::port::run(a, &ctx),
+        Command::Container(ContainerCommand::Inspect(a)) => c::inspect::run(a, &ctx),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => c::wait::run(a, &ctx),
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            c::pause::run(a, &ctx)
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            c::unpause::run(a, &ctx)
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            c::rename::run(a, &ctx)
+        }
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+            c::update::run(a, &ctx)
+        }
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+            c::stats::run(a, &ctx)
+        }
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => c::cp::run(a, &ctx),
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => c::diff::run(a, &ctx),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            c::commit::run(a, &ctx)
+        }
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+            c::export::run(a, &ctx)
+        }
+        Command::Container(ContainerCommand::Prune(a)) => c::prune::run(a, &ctx),
     }
 }
 

@@ -8,12 +8,17 @@ const PADDING: usize = 3;
 
 /// Aligns `text` (lines of tab-separated cells).
 pub fn align(text: &str) -> String {
+    align_with(text, MIN_WIDTH, PADDING)
+}
+
+/// [`align`] with other tabwriter settings (`top` uses a minimum width of 20).
+pub fn align_with(text: &str, min_width: usize, padding: usize) -> String {
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<usize> = Vec::new();
     for cells in &lines {
         // Only tab-terminated cells (all but the last) take part in alignment.
         for (i, cell) in cells.iter().take(cells.len().saturating_sub(1)).enumerate() {
-            let w = (cell.chars().count() + PADDING).max(MIN_WIDTH);
+            let w = (cell.chars().count() + padding).max(min_width);
             match widths.get_mut(i) {
                 Some(cur) => *cur = (*cur).max(w),
                 None => widths.push(w),

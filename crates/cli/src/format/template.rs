@@ -1,6 +1,7 @@
 //! The subset of Go's text/template that docker's `--format` flags are used with:
 //! text, `{{.Field}}` and `{{.A.B}}` paths, `{{.}}`, `{{json .X}}`, `{{upper .X}}`,
-//! `{{lower .X}}`, `{{index .X 0}}` / `{{index .X "key"}}`, a `table` prefix (a header row
+//! `{{lower .X}}`, `{{index .X 0}}` / `{{index .X "key"}}`, `{{.Label "key"}}` (a
+//! field holding a map, looked up by key, as docker's `Label` method), a `table` prefix (a header row
 //! and aligned columns, see [`super::table`]) and the escapes `\t` and `\n`, which docker
 //! turns into a tab and a newline before parsing.
 //!
@@ -122,7 +123,18 @@ fn parse_action(src: &str) -> Result<Action, String> {
         _ => return Err(bad()),
     };
     let path = parse_path(path_word).ok_or_else(bad)?;
-    let key = if func == Func::Index {
+    // `{{.Label "k"}}`: docker's method taking a key, here a lookup in the map the
+    // field holds.
+    let (func, key) = match (func, words.clone().next()) {
+        (Func::Value, Some(k)) if k.starts_with('"') && k.ends_with('"') && k.len() >= 2 => {
+            words.next();
+            (Func::Index, Some(Key::Name(k[1..k.len() - 1].to_owned())))
+        }
+        _ => (func, None),
+    };
+    let key = if key.is_some() {
+        key
+    } else if func == Func::Index {
         let k = words.next().ok_or_else(bad)?;
         Some(
             match k.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
@@ -170,7 +182,10 @@ impl Action {
             Func::Index => {
                 let item = match (v, self.key.as_ref()) {
                     (Value::Array(a), Some(Key::Position(i))) => a.get(*i),
-                    (Value::Object(m), Some(Key::Name(k))) => m.get(k),
+                    // A missing map key is the zero value in Go, not an error.
+                    (Value::Object(m), Some(Key::Name(k))) => {
+                        return Ok(m.get(k).map(go_string).unwrap_or_default())
+                    }
                     _ => None,
                 };
                 go_string(item.ok_or("template: error calling index: index out of range")?)
@@ -244,6 +259,18 @@ mod tests {
         assert_eq!(render(r#"{{index .RootFS "Type"}}"#, &v), "layers");
         assert_eq!(render("{{upper .Name}} {{lower .Name}}", &v), "BOX box");
         assert_eq!(render("{{.RootFS}}", &v), "map[Layers:[a b] Type:layers]");
+    }
+
+    #[test]
+    fn field_with_key_argument() {
+        let v = json!({"Label": {"com.x": "1"}});
+        assert_eq!(render(r#"{{.Label "com.x"}}"#, &v), "1");
+        assert_eq!(
+            Template::parse(r#"table {{.Label "com.x"}}"#)
+                .unwrap()
+                .header(|f| f.to_uppercase()),
+            "LABEL"
+        );
     }
 
     #[test]

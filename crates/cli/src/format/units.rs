@@ -13,6 +13,19 @@ pub fn human_size_with_precision(size: f64, precision: usize) -> String {
     format!("{}{}", format_g(size, precision), UNITS[unit])
 }
 
+/// go-units `BytesSize`: powers of 1024, four significant digits (`1.5MiB`), as
+/// `stats` shows memory.
+pub fn bytes_size(size: f64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut size = size;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < UNITS.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{}{}", format_g(size, 4), UNITS[unit])
+}
+
 /// Sizes in the `images` table: three significant digits.
 pub fn image_size(bytes: u64) -> String {
     human_size_with_precision(bytes as f64, 3)

@@ -108,7 +108,7 @@ pub fn process_json(c: &Container, args: &[String], env: &[String], user_spec: O
         p["cwd"] = serde_json::json!(w);
     }
     if privileged {
-        let all: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+        let all = crate::container::spec::all_caps();
         p["capabilities"] = serde_json::json!({"bounding": all, "effective": all, "permitted": all});
     }
     Ok(p)

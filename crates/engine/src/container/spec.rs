@@ -32,8 +32,12 @@ fn cap_name(c: &str) -> String {
     if c.starts_with("CAP_") { c } else { format!("CAP_{c}") }
 }
 
-fn all_caps() -> Vec<String> {
-    let mut v: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+/// Every capability the daemon itself may hold: `--privileged` means all of them, and a
+/// capability outside the daemon's bounding set cannot be granted (capset fails), as on
+/// hosts that drop CAP_SYS_RESOURCE.
+pub fn all_caps() -> Vec<String> {
+    let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_else(|_| caps::all());
+    let mut v: Vec<String> = bounding.iter().map(|c| c.to_string()).collect();
     v.sort();
     v
 }
@@ -148,6 +152,36 @@ fn device(host: &str, ctr: &str, perms: &str) -> Result<(Value, Value)> {
                      "fileMode": meta.mode() & 0o777, "uid": 0, "gid": 0});
     let rule = json!({"allow": true, "type": kind, "major": major, "minor": minor, "access": perms});
     Ok((dev, rule))
+}
+
+/// Every device node of the host, for `--privileged` (as Docker gives them), except the
+/// ones the runtime makes per container (pts, shm, mqueue) and the std* links.
+fn host_devices(dir: &Path, out: &mut Vec<Value>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            if !matches!(e.file_name().to_str(), Some("pts" | "shm" | "mqueue" | "fd")) {
+                host_devices(&p, out);
+            }
+            continue;
+        }
+        let kind = if ft.is_char_device() {
+            "c"
+        } else if ft.is_block_device() {
+            "b"
+        } else {
+            continue;
+        };
+        if p == Path::new("/dev/ptmx") || p == Path::new("/dev/console") {
+            continue;
+        }
+        let rdev = meta.rdev();
+        out.push(json!({"path": p, "type": kind, "major": libc::major(rdev), "minor": libc::minor(rdev),
+                        "fileMode": meta.mode() & 0o777, "uid": meta.uid(), "gid": meta.gid()}));
+    }
 }
 
 /// `-v /host:/ctr[:ro]` (named volumes come with the volume subsystem).
@@ -370,6 +404,9 @@ pub fn build(i: &Inputs<'_>) -> Result<Value> {
         let (dev, rule) = device(&host, &ctr, &perms)?;
         devices.push(dev);
         device_rules.push(rule);
+    }
+    if privileged {
+        host_devices(Path::new("/dev"), &mut devices);
     }
     if !devices.is_empty() {
         linux["devices"] = json!(devices);

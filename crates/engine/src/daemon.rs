@@ -33,6 +33,14 @@ impl Daemon {
     /// Opens the data root, loads every container record and drops directories that have
     /// none (a create or remove cut short by a crash).
     pub fn open(config: Config) -> Result<Arc<Daemon>> {
+        // <exec-root>/c/<16 hex>/console.sock must fit in sun_path (107 bytes and a NUL).
+        let longest = config.exec_root.join("c").join("0123456789abcdef").join("console.sock");
+        if longest.as_os_str().len() > 107 {
+            return Err(Error::Invalid(format!(
+                "exec root {} is too long: the shims' sockets under it would exceed the 107 bytes a unix socket path may have",
+                config.exec_root.display()
+            )));
+        }
         for d in [config.data_root.join("containers"), config.exec_root.join("c")] {
             std::fs::create_dir_all(&d)
                 .map_err(|e| Error::internal(format!("create {}", d.display()), e))?;
@@ -78,8 +86,11 @@ impl Daemon {
         Arc::new(Container::new(record, dir, state))
     }
 
+    /// A container's run-time directory: the shim's sockets live there, and a socket
+    /// path must fit in 108 bytes, so it is named by the first 16 hex digits of the id
+    /// (64 random bits: no collision among any number of containers one daemon holds).
     pub fn state_dir(&self, id: &str) -> PathBuf {
-        self.config.exec_root.join("c").join(id)
+        self.config.exec_root.join("c").join(&id[..16.min(id.len())])
     }
 
     pub fn runtime_root(&self) -> PathBuf {

@@ -49,7 +49,11 @@ fn oom_killed(d: &Daemon, c: &Container) -> bool {
 /// Keeps going on errors (each is logged): a half-torn-down container must not block the
 /// next start.
 pub async fn tear_down(d: &Daemon, c: &Container) {
-    if let Err(e) = runtime::run(d, &["delete", "--force", &c.id]).await {
+    // The runtime keeps a directory per container under its root: none, nothing to delete
+    // (saves an exec on the way to removal, which tears down again).
+    let known = d.runtime_root().join(&c.id).exists();
+    if !known {
+    } else if let Err(e) = runtime::run(d, &["delete", "--force", &c.id]).await {
         if !e.to_string().contains("does not exist") && !e.to_string().contains("not exist") {
             tracing::debug!(container = %c.id, "runtime delete: {e}");
         }
@@ -65,8 +69,10 @@ pub async fn tear_down(d: &Daemon, c: &Container) {
 }
 
 pub async fn on_exit(d: &Arc<Daemon>, c: &Arc<Container>, code: i64, finished: Option<String>) {
+    let t0 = std::time::Instant::now();
     let oom = oom_killed(d, c);
     tear_down(d, c).await;
+    tracing::debug!(container = %c.id, tear_down_ms = t0.elapsed().as_secs_f64() * 1e3, "exited");
     let finished = finished.unwrap_or_else(clock::now_rfc3339);
     let r = c.record();
     let policy = r.host_config.restart_policy.clone().unwrap_or_default();

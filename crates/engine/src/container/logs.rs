@@ -2,7 +2,6 @@
 //! first) read back as Docker's frames, with tail, since/until, timestamps and follow.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -103,28 +102,21 @@ pub fn stream(log: PathBuf, o: Options, tx: mpsc::Sender<Bytes>, life: watch::Re
     let paths = files(&log);
     let mut buf = Vec::with_capacity(16 * 1024);
     if let Some(n) = o.tail {
-        let mut last: VecDeque<Bytes> = VecDeque::with_capacity(n.min(65536));
-        if n > 0 {
-            for p in &paths {
-                let Ok(f) = File::open(p) else { continue };
-                let mut r = BufReader::with_capacity(256 * 1024, f);
-                loop {
-                    buf.clear();
-                    match r.read_until(b'\n', &mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {
-                            if let Some(b) = e.encode(&buf) {
-                                if last.len() == n {
-                                    last.pop_front();
-                                }
-                                last.push_back(b);
-                            }
-                        }
-                    }
-                }
+        // From the end backwards: `logs --tail` on a large log reads only what it shows.
+        let mut last: Vec<Bytes> = Vec::with_capacity(n.min(65536));
+        for p in paths.iter().rev() {
+            if last.len() >= n {
+                break;
             }
+            let Ok(f) = File::open(p) else { continue };
+            for_each_line_reversed(f, |line| {
+                if let Some(b) = e.encode(line) {
+                    last.push(b);
+                }
+                last.len() < n
+            });
         }
-        for b in last {
+        for b in last.into_iter().rev() {
             if !e.send(b) {
                 return;
             }
@@ -152,6 +144,37 @@ pub fn stream(log: PathBuf, o: Options, tx: mpsc::Sender<Bytes>, life: watch::Re
         return;
     }
     follow(&log, &e, life);
+}
+
+/// Calls `f` with each line of `file`, last line first, until it returns false. Reads
+/// 64 KiB blocks from the end.
+fn for_each_line_reversed(mut file: File, mut f: impl FnMut(&[u8]) -> bool) {
+    const BLOCK: u64 = 64 * 1024;
+    let Ok(mut pos) = file.seek(SeekFrom::End(0)) else { return };
+    // Bytes after the last newline seen so far (the start of a line cut by a block).
+    let mut carry: Vec<u8> = Vec::new();
+    while pos > 0 {
+        let start = pos.saturating_sub(BLOCK);
+        let mut block = vec![0u8; (pos - start) as usize];
+        if file.seek(SeekFrom::Start(start)).is_err() || std::io::Read::read_exact(&mut file, &mut block).is_err() {
+            return;
+        }
+        block.extend_from_slice(&carry);
+        let mut end = block.len();
+        // Skip the newline that ends the block's last line.
+        while let Some(nl) = block[..end].iter().rposition(|&b| b == b'\n') {
+            let line = &block[nl + 1..end];
+            if !line.is_empty() && !f(line) {
+                return;
+            }
+            end = nl;
+        }
+        carry = block[..end].to_vec();
+        pos = start;
+    }
+    if !carry.is_empty() {
+        f(&carry);
+    }
 }
 
 fn follow(log: &Path, e: &Emitter<'_>, life: watch::Receiver<Lifecycle>) {
@@ -209,6 +232,31 @@ fn follow(log: &Path, e: &Emitter<'_>, life: watch::Receiver<Lifecycle>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_from_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l");
+        let mut text = String::new();
+        for i in 0..20000 {
+            text.push_str(&format!("line {i}\n"));
+        }
+        std::fs::write(&p, &text).unwrap();
+        let mut got = Vec::new();
+        for_each_line_reversed(File::open(&p).unwrap(), |l| {
+            got.push(String::from_utf8(l.to_vec()).unwrap());
+            got.len() < 19999
+        });
+        assert_eq!(got.len(), 19999);
+        assert_eq!(got[0], "line 19999");
+        assert_eq!(got[19998], "line 1");
+        let mut all = 0;
+        for_each_line_reversed(File::open(&p).unwrap(), |_| {
+            all += 1;
+            true
+        });
+        assert_eq!(all, 20000);
+    }
 
     #[test]
     fn frames_and_filters() {

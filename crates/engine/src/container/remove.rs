@@ -33,8 +33,10 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, _volumes: 
     if c.lifecycle().removed {
         return Ok(());
     }
+    let t0 = std::time::Instant::now();
     c.update(|r| r.state.status = Status::Removing)?;
     exit::tear_down(d, c).await;
+    let t_down = t0.elapsed();
     let store = d.images.clone();
     let id = c.id.clone();
     let released = tokio::task::spawn_blocking(move || store.release(&id))
@@ -43,7 +45,11 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, _volumes: 
     if let Err(e) = released {
         tracing::warn!(container = %c.id, "release layers: {e}");
     }
+    let t_release = t0.elapsed();
     remove_dir(&c.dir);
+    tracing::debug!(container = %c.id, tear_down_ms = t_down.as_secs_f64() * 1e3,
+        release_ms = (t_release - t_down).as_secs_f64() * 1e3,
+        remove_dir_ms = (t0.elapsed() - t_release).as_secs_f64() * 1e3, "removed");
     d.forget(c);
     c.notify(|l| l.removed = true);
     let r = c.record();

@@ -1,0 +1,219 @@
+//! `berth pull [--platform P] [-q] NAME[:TAG|@DIGEST]`: `POST /images/create?fromImage&tag`,
+//! the progress stream printed line by line as docker prints it without a terminal
+//! (`latest: Pulling from library/busybox`, `Digest: …`, `Status: …`), then the
+//! reference. An error in the stream is printed and exits 1.
+
+use berth_api_client::stream::for_each_json;
+use serde_json::Value;
+
+use crate::commands::{print, Api, Context};
+use crate::error::CliError;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(value_name = "NAME[:TAG|@DIGEST]")]
+    pub name: String,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
+    const CX: &str = "pull";
+    let api = ctx.api(CX)?;
+    if !has_tag(&args.name) && !args.quiet {
+        println!("Using default tag: latest");
+    }
+    if args.quiet {
+        pull_quiet(api, CX, &args.name, args.platform.as_deref())?;
+    } else {
+        pull(api, CX, &args.name, args.platform.as_deref(), false)?;
+    }
+    print(CX, &format!("{}\n", full_reference(&args.name)))
+}
+
+/// Whether `name` names a tag or digest (a `:` after the last `/`, or `@`).
+fn has_tag(name: &str) -> bool {
+    name.contains('@')
+        || name
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+}
+
+/// `busybox` → `busybox:latest`, as docker's messages write it.
+pub fn with_default_tag(name: &str) -> String {
+    if has_tag(name) {
+        name.to_owned()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// `busybox` → `docker.io/library/busybox:latest`.
+fn full_reference(name: &str) -> String {
+    let tagged = with_default_tag(name);
+    let first = tagged.split('/').next().unwrap_or("");
+    let has_domain = tagged.contains('/')
+        && (first.contains('.') || first.contains(':') || first == "localhost");
+    if has_domain {
+        tagged
+    } else if tagged.contains('/') {
+        format!("docker.io/{tagged}")
+    } else {
+        format!("docker.io/library/{tagged}")
+    }
+}
+
+/// `fromImage` and `tag` as the API takes them.
+fn split(name: &str) -> (String, Option<String>) {
+    if let Some((repo, digest)) = name.split_once('@') {
+        return (repo.to_owned(), Some(digest.to_owned()));
+    }
+    match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo.to_owned(), Some(tag.to_owned())),
+        _ => (name.to_owned(), Some("latest".to_owned())),
+    }
+}
+
+/// One progress line without a terminal, or `None` for pure progress updates.
+pub fn progress_line(v: &Value) -> Option<String> {
+    let status = v.get("status").and_then(Value::as_str)?;
+    let has_progress = v
+        .get("progressDetail")
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.is_empty());
+    if has_progress {
+        return None;
+    }
+    Some(match v.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => format!("{id}: {status}"),
+        _ => status.to_owned(),
+    })
+}
+
+/// The error a stream message carries.
+pub fn stream_error(v: &Value) -> Option<String> {
+    v.get("error")
+        .and_then(Value::as_str)
+        .or_else(|| v.pointer("/errorDetail/message").and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
+/// Pulls `name`, printing progress to stdout (or stderr, for `run`); exit 1 on error.
+pub fn pull(
+    api: &Api,
+    cx: &str,
+    name: &str,
+    platform: Option<&str>,
+    to_stderr: bool,
+) -> Result<(), CliError> {
+    let (image, tag) = split(name);
+    api.block(async {
+        let resp = api
+            .client
+            .image_pull(&image, tag.as_deref(), platform)
+            .await
+            .map_err(|e| CliError::api(cx, e))?;
+        let mut body = resp.into_body();
+        let mut failure = None;
+        for_each_json(&mut body, |v| {
+            if let Some(e) = stream_error(&v) {
+                failure = Some(e);
+                return Ok(false);
+            }
+            if let Some(line) = progress_line(&v) {
+                if to_stderr {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            }
+            Ok(true)
+        })
+        .await
+        .map_err(|e| CliError::api(cx, e))?;
+        match failure {
+            Some(e) => Err(CliError::bare(1, e)),
+            None => Ok(()),
+        }
+    })
+}
+
+fn pull_quiet(api: &Api, cx: &str, name: &str, platform: Option<&str>) -> Result<(), CliError> {
+    let (image, tag) = split(name);
+    api.block(async {
+        let resp = api
+            .client
+            .image_pull(&image, tag.as_deref(), platform)
+            .await
+            .map_err(|e| CliError::api(cx, e))?;
+        let mut body = resp.into_body();
+        let mut failure = None;
+        for_each_json(&mut body, |v| {
+            failure = stream_error(&v);
+            Ok(failure.is_none())
+        })
+        .await
+        .map_err(|e| CliError::api(cx, e))?;
+        failure.map_or(Ok(()), |e| Err(CliError::bare(1, e)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references() {
+        assert_eq!(with_default_tag("busybox"), "busybox:latest");
+        assert_eq!(
+            with_default_tag("localhost:5000/x"),
+            "localhost:5000/x:latest"
+        );
+        assert_eq!(with_default_tag("a/b:1"), "a/b:1");
+        assert_eq!(
+            full_reference("busybox"),
+            "docker.io/library/busybox:latest"
+        );
+        assert_eq!(full_reference("me/app:2"), "docker.io/me/app:2");
+        assert_eq!(
+            full_reference("127.0.0.1:5000/pb/big:1"),
+            "127.0.0.1:5000/pb/big:1"
+        );
+        assert_eq!(split("busybox"), ("busybox".into(), Some("latest".into())));
+        assert_eq!(
+            split("localhost:5000/x:1"),
+            ("localhost:5000/x".into(), Some("1".into()))
+        );
+        assert_eq!(
+            split("localhost:5000/x"),
+            ("localhost:5000/x".into(), Some("latest".into()))
+        );
+        assert_eq!(split("x@sha256:ab"), ("x".into(), Some("sha256:ab".into())));
+    }
+
+    #[test]
+    fn progress_lines() {
+        assert_eq!(
+            progress_line(&json!({"status":"Pulling from library/busybox","id":"latest"})).unwrap(),
+            "latest: Pulling from library/busybox"
+        );
+        assert_eq!(
+            progress_line(&json!({"status":"Digest: sha256:x"})).unwrap(),
+            "Digest: sha256:x"
+        );
+        assert!(progress_line(
+            &json!({"status":"Downloading","progressDetail":{"current":1},"id":"a"})
+        )
+        .is_none());
+        assert_eq!(
+            stream_error(&json!({"errorDetail":{"message":"boom"},"error":"boom"})).unwrap(),
+            "boom"
+        );
+    }
+}

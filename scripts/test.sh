@@ -28,6 +28,8 @@ if command -v shellcheck >/dev/null; then shellcheck -x "${scripts[@]}"; fi
 bench_out=$(mktemp -d /tmp/berth-test-bench.XXXXXX)
 trap 'rm -rf "$bench_out"' EXIT
 BENCH_OUT=$bench_out RSS_N=1 bash bench/runtime.sh 3 >/dev/null
+log "bench/engine.sh smoke (berth only; the full run compares docker and podman)"
+BENCH_OUT=$bench_out SYSTEMS=berth bash bench/engine.sh 2 5 >/dev/null
 
 # The OCI runtime-tools validation suite (third-party, from Debian's source package),
 # gated on "no program that passes with runc fails with berth". It needs ../shared

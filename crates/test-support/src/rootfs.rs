@@ -95,10 +95,17 @@ fn populate(root: &Path, busybox: &Path) -> io::Result<()> {
 
     // busybox installs its applet symlinks itself; in a chroot it cannot read
     // /proc/self/exe and uses argv[0] as the link target, hence the absolute path.
-    let status = Command::new("chroot")
-        .arg(root)
-        .args(["/bin/busybox", "--install", "-s"])
-        .status()?;
+    // Exit 126 is ETXTBSY: another thread of this process forked while it had a copy of
+    // busybox open for writing, and the child holds that descriptor until it execs (the
+    // classic fork/exec race that O_CLOEXEC narrows but cannot close). It passes; retry.
+    let mut status = Command::new("chroot").arg(root).args(["/bin/busybox", "--install", "-s"]).status()?;
+    for _ in 0..20 {
+        if status.code() != Some(126) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        status = Command::new("chroot").arg(root).args(["/bin/busybox", "--install", "-s"]).status()?;
+    }
     if !status.success() {
         return Err(io::Error::other(format!(
             "chroot busybox --install -s: {status}"

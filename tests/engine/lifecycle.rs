@@ -119,3 +119,17 @@ fn limits_inside(c: Client) {
 }
 
 both!(run_detached_then_manage, run_rm_attached_exit_codes, run_interactive_tty, stdin_pipes_through, restart_policies, healthcheck, limits_inside);
+
+/// berthd with runc as its runtime: the shim and the daemon use its command line.
+#[test]
+fn runc_as_the_runtime() {
+    let runc = ["/usr/sbin/runc", "/usr/bin/runc"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("runc is installed");
+    let d = Daemon::start_with(&["--runtime", runc]);
+    let r = d.berth(&["run", "--rm", "busybox", "sh", "-c", "echo via runc; exit 4"]);
+    assert_eq!((r.code, r.stdout.as_str()), (4, "via runc\n"), "{r:?}");
+    d.berth(&["run", "-d", "--name", "rc", "busybox", "sleep", "300"]).ok();
+    assert_eq!(d.berth(&["exec", "rc", "echo", "in"]).ok().out(), "in");
+    d.berth(&["pause", "rc"]).ok();
+    d.berth(&["unpause", "rc"]).ok();
+    d.berth(&["rm", "-f", "rc"]).ok();
+}

@@ -23,6 +23,8 @@ pub struct Config {
     pub socket: PathBuf,
     /// An OCI runtime with runc's command line.
     pub runtime: PathBuf,
+    /// The runtime is berth's own: lifecycle calls go through its library in-process.
+    pub runtime_in_process: bool,
     /// The per-container supervisor.
     pub shim: PathBuf,
     /// A static init for `--init` (tini-static).

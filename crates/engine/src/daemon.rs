@@ -71,8 +71,15 @@ impl Daemon {
             }
             match Record::load(&dir) {
                 Ok(record) => {
+                    // A container being removed gave up its name already (another may
+                    // have it now); it is only kept to finish the removal.
+                    let removing = record.state.status == crate::container::record::Status::Removing;
                     let c = daemon.container_handle(record);
-                    daemon.insert(c);
+                    if removing {
+                        daemon.containers.write().expect("containers lock").insert(c.id.clone(), c);
+                    } else {
+                        daemon.insert(c);
+                    }
                 }
                 Err(e) => tracing::error!(dir = %dir.display(), "skipping container: {e}"),
             }

@@ -37,7 +37,9 @@ fn encode(f: &Filter) -> Vec<u8> {
     let (bits, wait_killable) = f.flags.raw();
     let mut out = Vec::with_capacity(24 + f.program.len() * 8);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(bits as u64).to_le_bytes());
+    // c_ulong is u64 here, u32 on 32-bit targets: the file has 64 bits either way.
+    #[allow(clippy::useless_conversion)]
+    out.extend_from_slice(&u64::from(bits).to_le_bytes());
     out.push(u8::from(wait_killable));
     out.extend_from_slice(&(f.program.len() as u32).to_le_bytes());
     for i in &f.program {

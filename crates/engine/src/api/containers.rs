@@ -151,7 +151,7 @@ pub async fn rename(State(d): D, Path(id): Path<String>, q: Query) -> Result<Res
     let new = container::names::validate(q.get("name").map(String::as_str).unwrap_or(""))?;
     let old = c.name();
     if old == new {
-        return Err(Error::Conflict(format!("Renaming a container with the same name as its current name")));
+        return Err(Error::Conflict("Renaming a container with the same name as its current name".into()));
     }
     d.reserve_name(&new, &c.id)?;
     if let Err(e) = c.update(|r| r.name = new.clone()) {

@@ -62,6 +62,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         data_root: args.data_root.or(file.data_root).unwrap_or_else(|| "/var/lib/berth".into()),
         exec_root: args.exec_root.or(file.exec_root).unwrap_or_else(|| "/run/berth".into()),
         socket,
+        runtime_in_process: args.runtime.is_none() && file.default_runtime.is_none(),
         runtime: args.runtime.or(file.default_runtime).unwrap_or_else(|| config::sibling("berth-runtime")),
         shim: config::sibling("berth-shim"),
         init_path: file.init_path.unwrap_or_else(|| "/usr/bin/tini-static".into()),

@@ -145,7 +145,7 @@ pub async fn commit(d: &Arc<Daemon>, c: &Arc<Container>, req: Request) -> Result
     let parent = d.images.resolve(&r.image_id).map_err(|_| {
         Error::Conflict(format!("commit {}: its image {} is no longer in the store", c.id, r.image_id))
     })?;
-    let paused = req.pause && c.status() == Status::Running && runtime::run(d, &["pause", &c.id]).await.is_ok();
+    let paused = req.pause && c.status() == Status::Running && runtime::pause(d, &c.id, true).await.is_ok();
     let opts = CommitOptions {
         config,
         author: req.author.filter(|a| !a.is_empty()),
@@ -160,7 +160,7 @@ pub async fn commit(d: &Arc<Daemon>, c: &Arc<Container>, req: Request) -> Result
         .await
         .map_err(|e| Error::internal("commit", e));
     if paused {
-        let _ = runtime::run(d, &["resume", &c.id]).await;
+        let _ = runtime::pause(d, &c.id, false).await;
     }
     let id = result??.to_string();
     let mut attrs = std::collections::HashMap::new();

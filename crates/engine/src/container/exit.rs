@@ -53,7 +53,7 @@ pub async fn tear_down(d: &Daemon, c: &Container) {
     // (saves an exec on the way to removal, which tears down again).
     let known = d.runtime_root().join(&c.id).exists();
     if !known {
-    } else if let Err(e) = runtime::run(d, &["delete", "--force", &c.id]).await {
+    } else if let Err(e) = runtime::delete(d, &c.id).await {
         if !e.to_string().contains("does not exist") && !e.to_string().contains("not exist") {
             tracing::debug!(container = %c.id, "runtime delete: {e}");
         }
@@ -173,7 +173,7 @@ pub async fn recover(d: &Arc<Daemon>, c: &Arc<Container>) {
                     tracing::warn!(container = %c.id, "no shim and no exit status: marking as killed");
                     (137, None)
                 });
-                if !shim::exit_file(&c.state_dir).is_some() {
+                if shim::exit_file(&c.state_dir).is_none() {
                     let _ = runtime::kill(d, &c.id, "KILL").await;
                 }
                 on_exit(d, c, code, finished).await;

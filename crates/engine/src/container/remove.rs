@@ -26,7 +26,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, _volumes: 
         let seen = c.lifecycle().exits;
         let _ = runtime::kill(d, &c.id, "KILL").await;
         if st == Status::Paused {
-            let _ = runtime::run(d, &["resume", &c.id]).await;
+            let _ = runtime::pause(d, &c.id, false).await;
         }
         stop::wait_exit(c, seen, Some(Duration::from_secs(30))).await;
     }
@@ -37,25 +37,31 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, _volumes: 
     c.update(|r| r.state.status = Status::Removing)?;
     exit::tear_down(d, c).await;
     let t_down = t0.elapsed();
-    let store = d.images.clone();
-    let id = c.id.clone();
-    let released = tokio::task::spawn_blocking(move || store.release(&id))
-        .await
-        .map_err(|e| Error::internal("release layers", e))?;
-    if let Err(e) = released {
-        tracing::warn!(container = %c.id, "release layers: {e}");
-    }
-    let t_release = t0.elapsed();
-    remove_dir(&c.dir);
-    tracing::debug!(container = %c.id, tear_down_ms = t_down.as_secs_f64() * 1e3,
-        release_ms = (t_release - t_down).as_secs_f64() * 1e3,
-        remove_dir_ms = (t0.elapsed() - t_release).as_secs_f64() * 1e3, "removed");
+    // Gone for clients from here on (`wait?condition=removed` answers now); the record,
+    // marked `removing`, is deleted last, so a daemon killed meanwhile finishes the job.
     d.forget(c);
     c.notify(|l| l.removed = true);
     let r = c.record();
     let mut attrs = HashMap::new();
     attrs.insert("name".to_owned(), r.name);
     d.events.container("destroy", &c.id, &r.image, attrs);
+    let store = d.images.clone();
+    let id = c.id.clone();
+    let dir = c.dir.clone();
+    let cleaned = tokio::task::spawn_blocking(move || {
+        let released = store.release(&id);
+        let t_release = t0.elapsed();
+        remove_dir(&dir);
+        (released, t_release)
+    })
+    .await
+    .map_err(|e| Error::internal("remove container files", e))?;
+    if let Err(e) = cleaned.0 {
+        tracing::warn!(container = %c.id, "release layers: {e}");
+    }
+    tracing::debug!(container = %c.id, tear_down_ms = t_down.as_secs_f64() * 1e3,
+        release_ms = (cleaned.1 - t_down).as_secs_f64() * 1e3,
+        remove_dir_ms = (t0.elapsed() - cleaned.1).as_secs_f64() * 1e3, "removed");
     Ok(())
 }
 

@@ -134,10 +134,8 @@ fn write_etc(c: &Container, hostname: &str) -> Result<()> {
     let dns = r.host_config.dns.clone().unwrap_or_default();
     for l in host.lines() {
         let t = l.trim();
-        if t.starts_with("nameserver") {
-            if !dns.is_empty() || t.contains(" 127.") || t.ends_with(" ::1") {
-                continue;
-            }
+        if t.starts_with("nameserver") && (!dns.is_empty() || t.contains(" 127.") || t.ends_with(" ::1")) {
+            continue;
         }
         if t.starts_with("search") && r.host_config.dns_search.as_ref().is_some_and(|s| !s.is_empty()) {
             continue;
@@ -218,7 +216,12 @@ async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     c.notify(|l| l.shim_up = true);
     wait_for_attachers(c).await;
     let t_attach = t0.elapsed();
-    shim::request(&c.state_dir, "start").await?;
+    match crate::runtime::start(d, &c.id).await {
+        Some(r) => r?,
+        None => {
+            shim::request(&c.state_dir, "start").await?;
+        }
+    }
     tracing::debug!(
         container = %c.id,
         mount_ms = t_mount.as_secs_f64() * 1e3,

@@ -59,7 +59,7 @@ pub async fn stop_locked(
     }
     if r.state.status == Status::Paused {
         // A frozen process cannot act on the signal until it is thawed.
-        let _ = runtime::run(d, &["resume", &c.id]).await;
+        let _ = runtime::pause(d, &c.id, false).await;
     }
     let graceful = timeout >= 0 && wait_exit(c, seen, Some(Duration::from_secs(timeout as u64))).await;
     if !graceful {
@@ -123,13 +123,13 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>, pause: bool) -> Result<(
             Status::Paused => return Err(Error::Conflict(format!("container {} is already paused", c.id))),
             _ => return Err(Error::Conflict(format!("container {} is not running", c.id))),
         }
-        runtime::run(d, &["pause", &c.id]).await?;
+        runtime::pause(d, &c.id, true).await?;
         c.update(|r| r.state.status = Status::Paused)?;
     } else {
         if st != Status::Paused {
             return Err(Error::Conflict(format!("container {} is not paused", c.id)));
         }
-        runtime::run(d, &["resume", &c.id]).await?;
+        runtime::pause(d, &c.id, false).await?;
         c.update(|r| r.state.status = Status::Running)?;
     }
     let r = c.record();

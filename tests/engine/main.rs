@@ -6,6 +6,7 @@
 mod containers;
 mod lifecycle;
 mod recovery;
+mod volumes;
 
 use berth_test_support::Client;
 

@@ -7,10 +7,10 @@
 //! Docker's multiplexed log frames), the hijacked connections of attach and exec
 //! ([`hijack`]), and typed errors ([`Error`]).
 //!
-//! The endpoint wrappers (in [`containers`], [`exec`], [`images`], [`system`]) take and
-//! return the Engine API models of `bollard-stubs` for request bodies and
-//! `serde_json::Value` where the CLI only renders what the daemon said (inspect, ps,
-//! events), so a field this crate does not know still reaches `--format`.
+//! The endpoint wrappers (in [`containers`], [`exec`], [`images`], [`system`],
+//! [`volumes`]) take and return the Engine API models of `bollard-stubs` for request
+//! bodies and `serde_json::Value` where the CLI only renders what the daemon said
+//! (inspect, ps, events), so a field this crate does not know still reaches `--format`.
 //!
 //! It must not know about the command line (no clap, no terminal handling) nor link the
 //! engine: it only speaks HTTP to whatever daemon listens on the socket.
@@ -27,6 +27,7 @@ mod query;
 pub mod stream;
 pub mod system;
 mod version;
+pub mod volumes;
 
 pub use body::Body;
 pub use bollard_stubs::models;

@@ -1,4 +1,4 @@
-//! `/version`, `/info`, `/system/df`, `/events`, `/build/prune`.
+//! `/version`, `/info`, `/system/df`, `/events`, `/networks/prune`, `/build/prune`.
 
 use http::{Method, Response};
 use hyper::body::Incoming;
@@ -39,10 +39,6 @@ impl Client {
 
     pub async fn network_prune(&self) -> Result<Value> {
         self.post_json("/networks/prune", &Query::new(), None).await
-    }
-
-    pub async fn volume_prune(&self) -> Result<Value> {
-        self.post_json("/volumes/prune", &Query::new(), None).await
     }
 
     pub async fn build_prune(&self, all: bool) -> Result<Value> {

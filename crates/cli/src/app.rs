@@ -1,5 +1,5 @@
 //! The command tree, docker's: top-level shortcuts (`run`, `ps`, `images`, `rmi`, …) and
-//! the same commands grouped under `container`, `image` and `system`, all taking the
+//! the same commands grouped under `container`, `image` and `system`, plus `volume`, all taking the
 //! global `-H/--host` and `--data-root`.
 
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::container as c;
+use crate::commands::volume as vol;
 use crate::commands::{
     df, events, history, images, import, info, inspect, inspect_any, load, prune, pull, push, rmi,
     save, system_prune, tag, version,
@@ -118,6 +119,9 @@ pub enum Command {
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Show the berth version information
     Version(version::Args),
 }
@@ -216,4 +220,20 @@ pub enum SystemCommand {
     Events(events::Args),
     /// Remove unused data
     Prune(system_prune::Args),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create(vol::create::Args),
+    /// Display detailed information on one or more volumes
+    Inspect(vol::inspect::Args),
+    /// List volumes
+    #[command(visible_alias = "list")]
+    Ls(vol::ls::Args),
+    /// Remove unused local volumes
+    Prune(vol::prune::Args),
+    /// Remove one or more volumes
+    #[command(visible_alias = "remove")]
+    Rm(vol::rm::Args),
 }

@@ -9,9 +9,10 @@
 //! Image commands go through [`backend::ImageBackend`]: over the API by default
 //! ([`backend::api`]), or on the image store opened in-process when `--data-root` is
 //! given ([`backend::local`], daemonless image access). Container commands live in
-//! [`commands::container`]; flag values are parsed in [`opts`] as the docker CLI parses
-//! them; terminal and stream handling (raw mode, resize, signal proxying, attach
-//! streams) in [`stdio`]. The CLI never links the engine.
+//! [`commands::container`], volume commands in [`commands::volume`]; flag values are
+//! parsed in [`opts`] as the docker CLI parses them; terminal and stream handling (raw
+//! mode, resize, signal proxying, attach streams) in [`stdio`]. The CLI never links the
+//! engine.
 
 pub mod app;
 pub mod backend;

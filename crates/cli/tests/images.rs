@@ -439,7 +439,8 @@ fn import_without_a_name_makes_an_untagged_image_that_prune_removes() {
     assert!(id.starts_with("sha256:"), "{id:?}");
     let rows = env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
     assert_eq!(rows.trim(), format!("<none>:<none> {}", short(&id)));
-    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["image", "inspect", short(&id)])).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["image", "inspect", short(&id)])).unwrap();
     assert_eq!(inspect[0]["Id"], id.as_str());
     env.ok(&["image", "prune", "-f"]);
     assert_eq!(env.ok(&["images", "-q"]), "");
@@ -457,7 +458,14 @@ fn a_load_killed_half_way_leaves_earlier_images_and_no_debris() {
     }
     std::fs::write(big.join("blob"), &data).unwrap();
     let big_tar = env.dir.path().join("big.tar");
-    run_ok(Command::new("tar").arg("-C").arg(&big).arg("-cf").arg(&big_tar).arg("."));
+    run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&big)
+            .arg("-cf")
+            .arg(&big_tar)
+            .arg("."),
+    );
     env.ok(&["import", big_tar.to_str().unwrap(), "big:1"]);
     let archive = env.dir.path().join("saved.tar");
     env.ok(&["save", "-o", archive.to_str().unwrap(), "big:1"]);
@@ -483,12 +491,20 @@ fn a_load_killed_half_way_leaves_earlier_images_and_no_debris() {
     assert!(rows.contains(&format!("kept:1 {}", short(&kept))), "{rows}");
     if rows.contains("big:1") {
         // The load won the race and finished: then the image is whole.
-        env.ok(&["save", "-o", env.dir.path().join("again.tar").to_str().unwrap(), "big:1"]);
+        env.ok(&[
+            "save",
+            "-o",
+            env.dir.path().join("again.tar").to_str().unwrap(),
+            "big:1",
+        ]);
     } else {
         let after = tree_of(&env.data_root());
         let extra: Vec<_> = after.iter().filter(|e| !before.contains(e)).collect();
         let gone: Vec<_> = before.iter().filter(|e| !after.contains(e)).collect();
-        assert!(extra.is_empty() && gone.is_empty(), "the killed load changed the store: added {extra:?}, lost {gone:?}");
+        assert!(
+            extra.is_empty() && gone.is_empty(),
+            "the killed load changed the store: added {extra:?}, lost {gone:?}"
+        );
     }
 }
 

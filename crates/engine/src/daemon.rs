@@ -23,6 +23,7 @@ pub struct Daemon {
     containers: RwLock<HashMap<String, Arc<Container>>>,
     names: RwLock<HashMap<String, String>>,
     pub events: Events,
+    pub volumes: crate::volume::VolumeStore,
     pub execs: Mutex<HashMap<String, Arc<Exec>>>,
     pub started: Instant,
     /// Where containers' cgroups go: an absolute parent, or beneath the daemon's own.
@@ -49,11 +50,13 @@ impl Daemon {
         let images = Store::open(&image_root)
             .map_err(|e| Error::internal(format!("open image store {}", image_root.display()), e))?;
         let cgroup_parent = config.cgroup_parent.clone();
+        let volumes = crate::volume::VolumeStore::open(crate::volume::volumes_root(&config.data_root))?;
         let daemon = Arc::new(Daemon {
             images: Arc::new(images),
             containers: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             events: Events::default(),
+            volumes,
             execs: Mutex::new(HashMap::new()),
             started: Instant::now(),
             cgroup_parent,

@@ -88,6 +88,23 @@ impl Events {
         });
     }
 
+    /// Records a volume event (`create`, `destroy`, `mount`, `unmount`); Docker's actor
+    /// is the volume's name with its driver (and, for mounts, the container).
+    pub fn volume(&self, action: &str, name: &str, driver: &str, mut attributes: HashMap<String, String>) {
+        attributes.insert("driver".to_owned(), driver.to_owned());
+        self.publish(Event {
+            status: None,
+            id: None,
+            from: None,
+            kind: "volume".into(),
+            action: action.to_owned(),
+            actor: Actor { id: name.to_owned(), attributes },
+            scope: "local",
+            time: 0,
+            time_nano: 0,
+        });
+    }
+
     fn publish(&self, mut e: Event) {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         e.time = now.as_secs() as i64;

@@ -9,6 +9,8 @@
 //! - [`container`]: a container's persistent [`container::record::Record`] (written
 //!   atomically; the truth a restarted daemon rebuilds from) and one module per
 //!   operation (create, start, stop, remove, exec, logs, …);
+//! - [`volume`]: Docker's volumes (`local` driver) under `<data-root>/volumes`, what a
+//!   container mounts resolved at create and mounted at start;
 //! - [`shim`]: the client side of `berth-shim`, the per-container supervisor that keeps a
 //!   container's stdio, log and exit status while the daemon is down.
 //!
@@ -31,3 +33,4 @@ pub mod in_root;
 pub mod placement;
 pub mod runtime;
 pub mod shim;
+pub mod volume;

@@ -1,7 +1,9 @@
 //! `berth system df [--format]`: disk usage, docker's columns (`TYPE TOTAL ACTIVE SIZE
 //! RECLAIMABLE`) and fields (`.Type .TotalCount .Active .Size .Reclaimable`). Over the
 //! API (`GET /system/df`) the four rows docker shows (images, containers, local volumes,
-//! build cache); daemonless (`--data-root`) the images row only.
+//! build cache); the volumes row counts the daemon's `Volumes` (active: `RefCount` > 0,
+//! reclaimable: the unused ones' `Size`), zeros when it lists none; daemonless
+//! (`--data-root`) the images row only.
 
 use serde_json::json;
 
@@ -171,5 +173,26 @@ mod tests {
              Images    2         0         4.261MB   2.131MB (50%)\n"
         );
         assert_eq!(reclaimable(0, 0), "0B");
+    }
+
+    #[test]
+    fn local_volumes_from_the_daemon() {
+        let v = json!({"Volumes": [
+            {"Name": "a", "UsageData": {"Size": 3000, "RefCount": 1}},
+            {"Name": "b", "UsageData": {"Size": 1000, "RefCount": 0}},
+            {"Name": "c", "UsageData": {"Size": -1, "RefCount": -1}},
+        ]});
+        let rows = other_rows(&v);
+        assert_eq!(rows[1]["Type"], "Local Volumes");
+        assert_eq!(rows[1]["TotalCount"], "3");
+        assert_eq!(rows[1]["Active"], "1");
+        assert_eq!(rows[1]["Size"], "4kB");
+        assert_eq!(rows[1]["Reclaimable"], "1kB (25%)");
+        // an empty list, or none at all, is a row of zeros
+        for v in [json!({"Volumes": []}), json!({"Volumes": null})] {
+            let rows = other_rows(&v);
+            assert_eq!(rows[1]["TotalCount"], "0");
+            assert_eq!(rows[1]["Size"], "0B");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One file per command: its flags (a clap `Args`) and `run`, which talks to the daemon
-//! (or the image backend) and prints. Container commands are in [`container`].
+//! (or the image backend) and prints. Container commands are in [`container`], volume
+//! commands in [`volume`].
 //! [`dispatch`] routes the parsed command line to them.
 
 pub mod container;
@@ -20,6 +21,7 @@ pub mod save;
 pub mod system_prune;
 pub mod tag;
 pub mod version;
+pub mod volume;
 
 use std::cell::OnceCell;
 use std::future::Future;
@@ -28,7 +30,7 @@ use std::path::PathBuf;
 
 use berth_api_client::Client;
 
-use crate::app::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::app::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 use crate::backend::api::ApiBackend;
 use crate::backend::local::LocalBackend;
 use crate::backend::ImageBackend;
@@ -158,6 +160,11 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
             c::export::run(a, &ctx)
         }
         Command::Container(ContainerCommand::Prune(a)) => c::prune::run(a, &ctx),
+        Command::Volume(VolumeCommand::Create(a)) => volume::create::run(a, &ctx),
+        Command::Volume(VolumeCommand::Inspect(a)) => volume::inspect::run(a, &ctx),
+        Command::Volume(VolumeCommand::Ls(a)) => volume::ls::run(a, &ctx),
+        Command::Volume(VolumeCommand::Prune(a)) => volume::prune::run(a, &ctx),
+        Command::Volume(VolumeCommand::Rm(a)) => volume::rm::run(a, &ctx),
     }
 }
 

@@ -98,7 +98,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     );
     if args.volumes {
         let volumes = api
-            .block(c.volume_prune())
+            .block(c.volume_prune(None))
             .map_err(|e| CliError::api(CX, e))?;
         list(&mut out, "Deleted Volumes:", &volumes["VolumesDeleted"], "");
         space += volumes["SpaceReclaimed"].as_u64().unwrap_or(0);

@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn ordered_keys_come_first_and_nesting_is_indented() {
         let v = json!({"B": {"x": [1]}, "Id": "i", "A": 1});
-        let out = pretty_json_ordered(&[v.clone()], &["Id", "Nope"]);
+        let out = pretty_json_ordered(std::slice::from_ref(&v), &["Id", "Nope"]);
         assert_eq!(
             out,
             "[\n    {\n        \"Id\": \"i\",\n        \"A\": 1,\n        \"B\": {\n            \"x\": [\n                1\n            ]\n        }\n    }\n]"

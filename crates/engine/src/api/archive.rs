@@ -42,6 +42,63 @@ async fn root(d: &Arc<Daemon>, c: &Container) -> Result<Root> {
     Ok(Root { path, temporary: !c.status().is_running() })
 }
 
+/// Where `path` of the container really is: a path at or below one of its volume or
+/// bind mount destinations lives in that mount's host directory (the merged root only
+/// has an empty mount point there), so the operation runs with that directory as its
+/// root and the rest of the path, still resolved inside it. Matching is lexical, on the
+/// cleaned path, the way Docker's daemon matches mount points.
+fn locate(d: &Daemon, c: &Container, root: &std::path::Path, path: &str) -> Result<(PathBuf, String)> {
+    let mut comps: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                comps.pop();
+            }
+            p => comps.push(p),
+        }
+    }
+    let r = c.record();
+    let mut mounts: Vec<(String, PathBuf, Option<String>)> =
+        r.volume_mounts.iter().map(|m| (m.destination.clone(), m.source.clone(), m.volume.clone())).collect();
+    for b in r.host_config.binds.iter().flatten() {
+        if let Ok(s) = crate::volume::resolve::parse_bind(b) {
+            if s.is_host() {
+                mounts.push((s.destination, s.source.unwrap_or_default().into(), None));
+            }
+        }
+    }
+    for m in r.host_config.mounts.iter().flatten() {
+        if m.typ == Some(bollard_stubs::models::MountType::BIND) {
+            mounts.push((m.target.clone().unwrap_or_default(), m.source.clone().unwrap_or_default().into(), None));
+        }
+    }
+    let mut best: Option<(usize, PathBuf, Option<String>)> = None;
+    for (dst, src, vol) in mounts {
+        let dc: Vec<&str> = dst.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        if comps.len() >= dc.len() && comps[..dc.len()] == dc[..] && best.as_ref().is_none_or(|b| dc.len() > b.0) {
+            best = Some((dc.len(), src, vol));
+        }
+    }
+    let Some((n, src, vol)) = best else { return Ok((root.to_path_buf(), path.to_owned())) };
+    if let Some(name) = vol {
+        let v = d.volumes.get(&name)?;
+        if !v.options.is_empty() && !start::is_mount_point(&src) {
+            return Err(Error::Conflict(format!(
+                "volume {name} has driver options and is only mounted while a container using it runs: start the container to copy into or out of it"
+            )));
+        }
+    }
+    let mut rest = format!("/{}", comps[n..].join("/"));
+    // `docker cp` gives meaning to a trailing `/` and `/.`: keep them.
+    if path.ends_with("/.") {
+        rest.push_str(if rest == "/" { "." } else { "/." });
+    } else if path.ends_with('/') && rest != "/" {
+        rest.push('/');
+    }
+    Ok((src, rest))
+}
+
 fn map<'a>(c: &'a Container, path: &str) -> impl Fn(ArchiveError) -> Error + 'a {
     let path = path.to_owned();
     move |e| match e {
@@ -59,8 +116,7 @@ pub async fn head(State(d): D, Path(id): Path<String>, q: Query) -> Result<Respo
     let c = d.lookup(&id)?;
     let path = path_param(&q)?;
     let r = root(&d, &c).await?;
-    let p = path.clone();
-    let rp = r.path.clone();
+    let (rp, p) = locate(&d, &c, &r.path, &path)?;
     let st = tokio::task::spawn_blocking(move || archive::stat(&rp, &p))
         .await
         .map_err(|e| Error::internal("stat", e))?
@@ -78,8 +134,9 @@ pub async fn get(State(d): D, Path(id): Path<String>, q: Query) -> Result<Respon
     let c = d.lookup(&id)?;
     let path = path_param(&q)?;
     let r = root(&d, &c).await?;
+    let (base, inner) = locate(&d, &c, &r.path, &path)?;
     let st = {
-        let (rp, p) = (r.path.clone(), path.clone());
+        let (rp, p) = (base.clone(), inner.clone());
         tokio::task::spawn_blocking(move || archive::stat(&rp, &p))
             .await
             .map_err(|e| Error::internal("stat", e))?
@@ -87,8 +144,8 @@ pub async fn get(State(d): D, Path(id): Path<String>, q: Query) -> Result<Respon
     };
     let follow = flag(&q, "followLink") || flag(&q, "follow_link");
     let body = body_from_writer(move |w| {
-        let r = r;
-        archive::get(&r.path, &path, w, follow).map(drop).map_err(|e| Error::Internal(e.to_string()))
+        let _r = r;
+        archive::get(&base, &inner, w, follow).map(drop).map_err(|e| Error::Internal(e.to_string()))
     });
     let mut resp = ([(header::CONTENT_TYPE, "application/x-tar")], body).into_response();
     if let Ok(v) = HeaderValue::from_str(&st.header_value()) {
@@ -115,7 +172,7 @@ pub async fn put(State(d): D, Path(id): Path<String>, q: Query, req: Request) ->
     } else {
         None
     };
-    let (rp, p) = (r.path.clone(), path.clone());
+    let (rp, p) = locate(&d, &c, &r.path, &path)?;
     tokio::task::spawn_blocking(move || archive::put_with_owner(&rp, &p, file, no_overwrite, owner))
         .await
         .map_err(|e| Error::internal("extract", e))?

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod hijack;
 pub mod images;
 pub mod system;
+pub mod volumes;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -103,7 +104,10 @@ pub fn router(d: Arc<Daemon>) -> Router {
         .route("/build", post(system::build))
         .route("/build/prune", post(system::build_prune))
         .route("/networks", get(system::networks))
-        .route("/volumes", get(system::volumes))
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route("/volumes/{name}", get(volumes::inspect).delete(volumes::remove))
         .route("/auth", post(system::auth))
         .fallback(system::not_found)
         .with_state(d)

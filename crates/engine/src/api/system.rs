@@ -1,5 +1,5 @@
 //! /_ping, /version, /info, /events, /system/df, and honest answers for what other
-//! subsystems will serve (build, networks, volumes, auth).
+//! subsystems will serve (build, networks, auth).
 
 use std::sync::Arc;
 
@@ -170,7 +170,7 @@ pub async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<Value>> {
         "LayersSize": du.size,
         "Images": imgs,
         "Containers": containers,
-        "Volumes": [],
+        "Volumes": volume_usage(&d),
         "BuildCache": [],
     })))
 }
@@ -191,14 +191,26 @@ pub async fn networks() -> Json<Value> {
     Json(json!([net("bridge", "bridge"), net("host", "host"), net("none", "null")]))
 }
 
-pub async fn volumes() -> Json<Value> {
-    Json(json!({"Volumes": [], "Warnings": []}))
-}
-
 pub async fn auth() -> Error {
     Error::NotImplemented("registry login is not supported yet (berth issue 4)".into())
 }
 
 pub async fn not_found(req: axum::extract::Request) -> Error {
     Error::NotFound(format!("page not found: {} {}", req.method(), req.uri().path()))
+}
+
+/// Volumes with Docker's `UsageData` (bytes, and how many containers use each).
+fn volume_usage(d: &Daemon) -> Vec<Value> {
+    d.volumes
+        .all()
+        .iter()
+        .map(|v| {
+            let mut j = v.to_json(&d.volumes.root);
+            j["UsageData"] = json!({
+                "Size": crate::volume::list::du(&d.volumes.data_dir(&v.name)),
+                "RefCount": crate::volume::in_use(d, &v.name).len(),
+            });
+            j
+        })
+        .collect()
 }

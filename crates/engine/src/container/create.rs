@@ -160,8 +160,16 @@ pub fn create(daemon: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBod
         state: State::default(),
         layers: image.chain()?,
         anonymous_volumes: Vec::new(),
+        volume_mounts: Vec::new(),
+        remove_volumes: false,
     };
+    let mut record = record;
+    // Until the record is in the daemon, no volume it mounts may be removed.
+    let volume_ops = daemon.volumes.ops.lock().expect("volume ops lock");
     let result = (|| {
+        let (mounts, anon) = crate::volume::resolve::resolve(daemon, &record.host_config, &record.config)?;
+        record.volume_mounts = mounts;
+        record.anonymous_volumes = anon;
         let dir = Record::dir(&daemon.config.data_root, &id);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::internal(format!("create {}", dir.display()), e))?;
@@ -170,6 +178,9 @@ pub fn create(daemon: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBod
         Ok::<_, Error>(())
     })();
     if let Err(e) = result {
+        for v in &record.anonymous_volumes {
+            let _ = crate::volume::remove::remove_locked(daemon, v, true);
+        }
         daemon.release_name(&name, &id);
         let _ = daemon.images.release(&id);
         super::remove::remove_dir(&Record::dir(&daemon.config.data_root, &id));
@@ -177,6 +188,7 @@ pub fn create(daemon: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBod
     }
     let c = daemon.container_handle(record);
     daemon.insert(c);
+    drop(volume_ops);
     let mut attrs = HashMap::new();
     attrs.insert("name".to_owned(), name);
     daemon.events.container("create", &id, &image_name, attrs);

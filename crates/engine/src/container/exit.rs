@@ -66,6 +66,8 @@ pub async fn tear_down(d: &Daemon, c: &Container) {
         }
     }
     let _ = std::fs::remove_dir_all(&c.state_dir);
+    let volumes: Vec<String> = c.record().volume_mounts.iter().filter_map(|m| m.volume.clone()).collect();
+    crate::volume::mount::release(d, &c.id, &volumes);
 }
 
 pub async fn on_exit(d: &Arc<Daemon>, c: &Arc<Container>, code: i64, finished: Option<String>) {
@@ -154,7 +156,8 @@ pub async fn recover(d: &Arc<Daemon>, c: &Arc<Container>) {
     let r = c.record();
     match r.state.status {
         Status::Removing => {
-            if let Err(e) = remove::remove(d, c, true, true).await {
+            let volumes = c.record().remove_volumes;
+            if let Err(e) = remove::remove(d, c, true, volumes).await {
                 tracing::warn!(container = %c.id, "finish removal: {e}");
             }
         }

@@ -88,7 +88,7 @@ pub fn inspect(d: &Daemon, c: &Container, size: bool) -> Value {
             "MergedDir": c.dir.join("merged"),
             "WorkDir": c.dir.join("work"),
         }},
-        "Mounts": [],
+        "Mounts": crate::volume::mounts_json(&r),
         "Config": config,
         "NetworkSettings": {
             "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": false,

@@ -90,6 +90,8 @@ fn matches(d: &Daemon, r: &Record, filters: &HashMap<String, Vec<String>>) -> bo
                     || d.images.resolve(v).map(|i| i.id.to_string() == r.image_id).unwrap_or(false)
             }
             "health" => r.state.health.as_ref().map_or(v == "none", |h| h.status == *v),
+            // A volume's name, or any mount's destination (Docker matches both).
+            "volume" => r.volume_mounts.iter().any(|m| m.volume.as_deref() == Some(v.as_str()) || m.destination == *v),
             _ => true,
         })
     })
@@ -109,7 +111,7 @@ pub fn summary(r: &Record, size: Option<(u64, u64)>) -> Value {
         "Status": status_text(r),
         "HostConfig": {"NetworkMode": r.host_config.network_mode.clone().unwrap_or_default()},
         "NetworkSettings": {"Networks": {}},
-        "Mounts": [],
+        "Mounts": crate::volume::mounts_json(r),
     });
     if let Some((rw, rootfs)) = size {
         v["SizeRw"] = json!(rw);

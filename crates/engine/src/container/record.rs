@@ -113,6 +113,28 @@ pub struct Record {
     /// Anonymous things this container owns and removes with itself (`rm -v`).
     #[serde(default)]
     pub anonymous_volumes: Vec<String>,
+    /// Volumes (and, from `--volumes-from`, other containers' binds) resolved at create:
+    /// what start mounts beside `HostConfig`'s own host binds.
+    #[serde(default)]
+    pub volume_mounts: Vec<MountPoint>,
+    /// Set with `removing`: whether the removal takes the anonymous volumes too, so a
+    /// daemon that finishes it after a crash does what was asked.
+    #[serde(default)]
+    pub remove_volumes: bool,
+}
+
+/// One volume or inherited bind of a container, as resolved at create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MountPoint {
+    /// The volume's name; `None` for a host bind inherited by `--volumes-from`.
+    pub volume: Option<String>,
+    /// The host directory mounted: a volume's `_data`, or a bind's source.
+    pub source: PathBuf,
+    pub destination: String,
+    pub rw: bool,
+    /// `nocopy`: do not copy the image's content into an empty volume.
+    #[serde(default)]
+    pub nocopy: bool,
 }
 
 impl Record {

@@ -12,7 +12,7 @@ use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::runtime;
 
-pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, _volumes: bool) -> Result<()> {
+pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, volumes: bool) -> Result<()> {
     let _op = c.op.lock().await;
     let st = c.status();
     if st.is_running() {
@@ -34,7 +34,10 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, _volumes: 
         return Ok(());
     }
     let t0 = std::time::Instant::now();
-    c.update(|r| r.state.status = Status::Removing)?;
+    c.update(|r| {
+        r.state.status = Status::Removing;
+        r.remove_volumes = volumes;
+    })?;
     exit::tear_down(d, c).await;
     let t_down = t0.elapsed();
     // Gone for clients from here on (`wait?condition=removed` answers now); the record,
@@ -56,6 +59,10 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool, _volumes: 
     })
     .await
     .map_err(|e| Error::internal("remove container files", e))?;
+    if volumes && !r.anonymous_volumes.is_empty() {
+        let (d2, anon) = (d.clone(), r.anonymous_volumes.clone());
+        let _ = tokio::task::spawn_blocking(move || crate::volume::remove::remove_anonymous(&d2, &anon)).await;
+    }
     if let Err(e) = cleaned.0 {
         tracing::warn!(container = %c.id, "release layers: {e}");
     }

@@ -184,27 +184,29 @@ fn host_devices(dir: &Path, out: &mut Vec<Value>) {
     }
 }
 
-/// `-v /host:/ctr[:ro]` (named volumes come with the volume subsystem).
-fn binds(h: &HostConfig, mounts: &mut Vec<Value>) -> Result<()> {
+/// `-v /host:/ctr[:ro]`, `--mount type=bind|tmpfs`, and the volumes resolved at create
+/// (named, anonymous, inherited with `--volumes-from`) as binds of their directories.
+fn binds(r: &Record, mounts: &mut Vec<Value>) -> Result<()> {
+    let h = &r.host_config;
     for b in h.binds.iter().flatten() {
-        let parts: Vec<&str> = b.split(':').collect();
-        let (src, dst, opts) = match parts.as_slice() {
-            [s, d] => (*s, *d, ""),
-            [s, d, o] => (*s, *d, *o),
-            _ => return Err(Error::Invalid(format!("invalid volume specification: '{b}'"))),
-        };
-        if !src.starts_with('/') {
-            return Err(Error::NotImplemented(format!(
-                "named volume {src}: volumes are not supported yet, use a host path"
-            )));
-        }
+        let spec = crate::volume::resolve::parse_bind(b)?;
+        // Volumes are in `r.volume_mounts`.
+        let Some(src) = spec.source.as_deref().filter(|_| spec.is_host()) else { continue };
         if !Path::new(src).exists() {
             return Err(Error::Invalid(format!(
                 "invalid mount config: bind source path does not exist: {src}"
             )));
         }
-        let ro = opts.split(',').any(|o| o == "ro");
-        mounts.push(bind(dst, Path::new(src), ro));
+        mounts.push(bind(&spec.destination, Path::new(src), !spec.rw));
+    }
+    for m in &r.volume_mounts {
+        if !m.source.exists() {
+            return Err(Error::Invalid(format!(
+                "invalid mount config: source path does not exist: {}",
+                m.source.display()
+            )));
+        }
+        mounts.push(bind(&m.destination, &m.source, !m.rw));
     }
     for m in h.mounts.iter().flatten() {
         let target = m.target.clone().unwrap_or_default();
@@ -233,9 +235,10 @@ fn binds(h: &HostConfig, mounts: &mut Vec<Value>) -> Result<()> {
                 }
                 mounts.push(json!({"destination": target, "type": "tmpfs", "source": "tmpfs", "options": opts}));
             }
+            Some(MountType::VOLUME) => {}
             _ => {
                 return Err(Error::NotImplemented(format!(
-                    "mount of type {:?} at {target}: only bind and tmpfs mounts are supported yet",
+                    "mount of type {:?} at {target}: only bind, volume and tmpfs mounts are supported",
                     m.typ
                 )))
             }
@@ -345,7 +348,10 @@ pub fn build(i: &Inputs<'_>) -> Result<Value> {
         o.extend(opts.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
         mounts.push(json!({"destination": path, "type": "tmpfs", "source": "tmpfs", "options": o}));
     }
-    binds(h, &mut mounts)?;
+    binds(r, &mut mounts)?;
+    // Parents before children (stable, as Docker sorts them): a volume at `/etc` must be
+    // mounted before the `/etc/hosts` bind that goes on top of it, not over it.
+    mounts.sort_by_key(|m| m["destination"].as_str().map_or(0, |d| d.split('/').filter(|c| !c.is_empty()).count()));
     spec["mounts"] = json!(mounts);
 
     // Linux.

@@ -1,6 +1,7 @@
 //! `POST /containers/{id}/start`: mount the root filesystem, write the bundle, hand the
 //! container to a new shim, let waiting attach clients connect, then let it run.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,11 +153,45 @@ fn write_etc(c: &Container, hostname: &str) -> Result<()> {
     write("resolv.conf", out)
 }
 
+/// Mounts the container's volumes that have driver options and copies the image's
+/// content into empty ones (unless `nocopy`), before the runtime mounts them.
+async fn prepare_volumes(d: &Arc<Daemon>, c: &Container, r: &crate::container::record::Record, root: &Path) -> Result<()> {
+    if r.volume_mounts.is_empty() {
+        return Ok(());
+    }
+    let d2 = d.clone();
+    let mounts = r.volume_mounts.clone();
+    let root = root.to_path_buf();
+    let id = c.id.clone();
+    tokio::task::spawn_blocking(move || {
+        for m in &mounts {
+            let Some(name) = &m.volume else { continue };
+            let v = d2.volumes.get(name).map_err(|_| {
+                Error::NotFound(format!("error while mounting volume '{}': volume {name} is gone", m.destination))
+            })?;
+            crate::volume::mount::mount(&d2.volumes, &v)?;
+            let attrs = HashMap::from([
+                ("container".to_owned(), id.clone()),
+                ("destination".to_owned(), m.destination.clone()),
+                ("read/write".to_owned(), m.rw.to_string()),
+            ]);
+            d2.events.volume("mount", name, "local", attrs);
+            if !m.nocopy {
+                crate::volume::copy_up::copy_up(&root, &m.destination, &m.source)?;
+            }
+        }
+        Ok::<_, Error>(())
+    })
+    .await
+    .map_err(|e| Error::internal("prepare volumes", e))?
+}
+
 async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let t0 = std::time::Instant::now();
     let root = mount(d, c).await?;
     let t_mount = t0.elapsed();
     let r = c.record();
+    prepare_volumes(d, c, &r, &root).await?;
     write_etc(c, r.config.hostname.as_deref().unwrap_or(""))?;
     let user = user::resolve(
         &root,

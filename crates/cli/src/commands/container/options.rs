@@ -152,6 +152,9 @@ pub struct CreateOptions {
     /// Attach a filesystem mount to the container
     #[arg(long)]
     pub mount: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long, value_name = "CONTAINER[:ro|rw]")]
+    pub volumes_from: Vec<String>,
     /// Logging driver for the container
     #[arg(long)]
     pub log_driver: Option<String>,
@@ -320,6 +323,7 @@ impl CreateOptions {
 
         let host_config = HostConfig {
             binds: non_empty(binds),
+            volumes_from: non_empty(self.volumes_from.clone()),
             mounts: non_empty(mount_list),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
             port_bindings: Some(ports::bindings(&published)),

@@ -1,0 +1,131 @@
+//! `berth volume prune [-f] [-a] [--filter]`: `POST /volumes/prune`; lists the deleted
+//! volumes and the space reclaimed. Without `-a` the daemon removes only anonymous
+//! volumes (API 1.42 on); without `-f` it asks first, as docker does.
+
+use serde_json::Value;
+
+use crate::commands::container::prune::confirm;
+use crate::commands::{print, Context};
+use crate::error::CliError;
+use crate::format::units;
+use crate::opts::filters;
+
+const CX: &str = "volume prune";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Remove all unused volumes, not just anonymous ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Provide filter values (e.g. "label=<label>")
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+}
+
+/// The `filters` query: the given ones, plus `all=true` for `-a`.
+pub fn query(args: &Args) -> Result<Option<String>, String> {
+    let mut given = args.filters.clone();
+    if args.all {
+        if given
+            .iter()
+            .any(|f| f.trim_start().to_ascii_lowercase().starts_with("all="))
+        {
+            return Err("conflicting options: cannot specify both --all and --filter all=1".into());
+        }
+        given.push("all=true".into());
+    }
+    filters::to_json(&given, &["all", "label", "label!"])
+}
+
+/// docker's question, which says what `-a` changes.
+pub fn warning(all: bool) -> &'static str {
+    if all {
+        "WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?"
+    } else {
+        "WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?"
+    }
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
+    let f = query(&args).map_err(|e| CliError::usage(CX, e))?;
+    if !args.force && !confirm(warning(args.all)) {
+        return Ok(());
+    }
+    let api = ctx.api(CX)?;
+    let v = api
+        .block(api.client.volume_prune(f.as_deref()))
+        .map_err(|e| CliError::api(CX, e))?;
+    print(CX, &report(&v))
+}
+
+/// `Deleted Volumes:` … `Total reclaimed space: 0B`.
+pub fn report(v: &Value) -> String {
+    let mut out = String::new();
+    let deleted: Vec<&str> = v["VolumesDeleted"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !deleted.is_empty() {
+        out.push_str("Deleted Volumes:\n");
+        for d in deleted {
+            out.push_str(d);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    let space = v["SpaceReclaimed"].as_u64().unwrap_or(0);
+    out.push_str(&format!(
+        "Total reclaimed space: {}\n",
+        units::human_size(space)
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(argv: &[&str]) -> Args {
+        Cmd::try_parse_from(std::iter::once("prune").chain(argv.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn filters_and_all() {
+        assert_eq!(query(&parse(&[])).unwrap(), None);
+        assert_eq!(
+            query(&parse(&["-a", "-f", "--filter", "label=x"]))
+                .unwrap()
+                .unwrap(),
+            r#"{"all":["true"],"label":["x"]}"#
+        );
+        assert!(query(&parse(&["-a", "--filter", "all=1"])).is_err());
+        assert!(query(&parse(&["--filter", "until=1h"])).is_err());
+        assert!(warning(true).contains("all local volumes"));
+        assert!(warning(false).contains("anonymous local volumes"));
+    }
+
+    #[test]
+    fn prune_report() {
+        let v = serde_json::json!({"VolumesDeleted": ["a", "b"], "SpaceReclaimed": 2000});
+        assert_eq!(
+            report(&v),
+            "Deleted Volumes:\na\nb\n\nTotal reclaimed space: 2kB\n"
+        );
+        let v = serde_json::json!({"VolumesDeleted": null, "SpaceReclaimed": 0});
+        assert_eq!(report(&v), "Total reclaimed space: 0B\n");
+    }
+}

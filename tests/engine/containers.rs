@@ -128,3 +128,45 @@ fn export_is_the_whole_root() {
     assert!(list.lines().any(|l| l.trim_start_matches("./") == "bin/busybox"), "{list}");
     assert!(eventually(1, || true));
 }
+
+/// `cp -` (a tar on stdout and stdin), `cp -a` (owners kept) and `cp -L` (a link followed).
+fn cp_archive_modes(c: Client) {
+    let d = Daemon::start();
+    d.run(c, &["run", "-d", "--name", "ca", "busybox", "sleep", "300"]).ok();
+    d.run(c, &["exec", "ca", "sh", "-c", "mkdir /d && echo hi > /d/f && chown 1234:4321 /d/f && ln -s /d/f /lnk"]).ok();
+    // out as a tar on stdout
+    let out = d.command(c, &["cp", "ca:/d", "-"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("d.tar");
+    std::fs::write(&tar, &out.stdout).unwrap();
+    let list = std::process::Command::new("tar").args(["-tvf"]).arg(&tar).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.lines().any(|l| l.contains("1234/4321") && l.ends_with("d/f")), "{list}");
+    // -a keeps the owner on the way out with berth; docker's CLI never chowns what it
+    // extracts on the host (its -a only matters on the way in).
+    let dest = dir.path().join("out");
+    d.run(c, &["cp", "-a", "ca:/d", dest.to_str().unwrap()]).ok();
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dest.join("f")).unwrap();
+    if c == Client::Berth {
+        assert_eq!((m.uid(), m.gid()), (1234, 4321));
+    }
+    // -a on the way in: the owners of the tar are kept
+    let mut cmd = d.command(c, &["cp", "-a", "-", "ca:/root"]);
+    cmd.stdin(std::fs::File::open(&tar).unwrap());
+    assert!(cmd.status().unwrap().success());
+    assert_eq!(d.run(c, &["exec", "ca", "stat", "-c", "%u:%g", "/root/d/f"]).ok().out(), "1234:4321");
+    // -L copies what the link points at
+    let l = dir.path().join("followed");
+    d.run(c, &["cp", "-L", "ca:/lnk", l.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(&l).unwrap(), "hi\n");
+    assert!(!std::fs::symlink_metadata(&l).unwrap().file_type().is_symlink());
+    // in from a tar on stdin
+    let mut cmd = d.command(c, &["cp", "-", "ca:/tmp"]);
+    cmd.stdin(std::fs::File::open(&tar).unwrap());
+    assert!(cmd.status().unwrap().success());
+    assert_eq!(d.run(c, &["exec", "ca", "cat", "/tmp/d/f"]).ok().out(), "hi");
+}
+
+both!(cp_archive_modes);

@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod inspect_any;
 pub mod load;
 pub mod prune;
+pub mod prune_report;
 pub mod pull;
 pub mod push;
 pub mod rmi;

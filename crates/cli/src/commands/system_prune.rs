@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::commands::container::prune::confirm;
+use crate::commands::prune_report::confirm;
 use crate::commands::{print, Context};
 use crate::error::CliError;
 use crate::format::units;

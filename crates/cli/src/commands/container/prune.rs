@@ -1,13 +1,10 @@
 //! `berth container prune [-f] [--filter]`: `POST /containers/prune`; lists the deleted
 //! ids and the space reclaimed. Without `-f` it asks first, as docker does.
 
-use std::io::{BufRead, Write};
-
 use serde_json::Value;
 
-use crate::commands::{print, Context};
+use crate::commands::{print, prune_report, Context};
 use crate::error::CliError;
-use crate::format::units;
 use crate::opts::filters;
 
 #[derive(Debug, clap::Args)]
@@ -20,16 +17,7 @@ pub struct Args {
     pub filters: Vec<String>,
 }
 
-/// Asks `question [y/N] `; true only on y/yes.
-pub fn confirm(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).is_err() {
-        return false;
-    }
-    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-}
+pub use crate::commands::prune_report::confirm;
 
 pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     const CX: &str = "container prune";
@@ -51,27 +39,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
 
 /// `Deleted Containers:` … `Total reclaimed space: 0B`.
 pub fn report(v: &Value) -> String {
-    let mut out = String::new();
-    let deleted: Vec<&str> = v["ContainersDeleted"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if !deleted.is_empty() {
-        out.push_str("Deleted Containers:\n");
-        for d in deleted {
-            out.push_str(d);
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    let space = v["SpaceReclaimed"].as_u64().unwrap_or(0);
-    out.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        units::human_size(space)
-    ));
-    out
+    prune_report::report(v, "ContainersDeleted", "Deleted Containers:")
 }
 
 #[cfg(test)]

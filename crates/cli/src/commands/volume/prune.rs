@@ -4,10 +4,9 @@
 
 use serde_json::Value;
 
-use crate::commands::container::prune::confirm;
+use crate::commands::prune_report::{self, confirm};
 use crate::commands::{print, Context};
 use crate::error::CliError;
-use crate::format::units;
 use crate::opts::filters;
 
 const CX: &str = "volume prune";
@@ -63,27 +62,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
 
 /// `Deleted Volumes:` … `Total reclaimed space: 0B`.
 pub fn report(v: &Value) -> String {
-    let mut out = String::new();
-    let deleted: Vec<&str> = v["VolumesDeleted"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if !deleted.is_empty() {
-        out.push_str("Deleted Volumes:\n");
-        for d in deleted {
-            out.push_str(d);
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    let space = v["SpaceReclaimed"].as_u64().unwrap_or(0);
-    out.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        units::human_size(space)
-    ));
-    out
+    prune_report::report(v, "VolumesDeleted", "Deleted Volumes:")
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ W=$(mktemp -d /tmp/be.XXXXXX)
 NETNS=berthbench-$$
 PFX=be$$
 BSOCK=$W/berth.sock
-BPID=
+BERTHD_PID=
 PEERS_STARTED=
 declare -A IMG=([berth]=busybox [docker]=busybox [podman]=localhost/busybox)
 declare -A LABEL=([berth]=berth [docker]=docker [podman]=podman)
@@ -112,8 +112,6 @@ rm_f() {
 }
 # ours SYSTEM [PREFIX]: IDs of the containers of this run (all states)
 ours() { set_cli "$1"; "${CLI[@]}" ps -aq --no-trunc --filter "name=${2:-$PFX-}" 2>/dev/null || true; }
-# alive PID: the process exists and is not a zombie
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 
 # shellcheck disable=SC2317  # (a trap: shellcheck 0.9 thinks it unreachable)
 cleanup() {
@@ -122,16 +120,16 @@ cleanup() {
   trap - EXIT INT TERM
   for s in "${SYS[@]}"; do
     if [ "$s" = berth ]; then
-      if [ -z "$BPID" ] || ! alive "$BPID"; then continue; fi
+      if [ -z "$BERTHD_PID" ] || ! alive "$BERTHD_PID"; then continue; fi
     fi
     mapfile -t ids < <(ours "$s")
     [ ${#ids[@]} -gt 0 ] && rm_f "$s" "${ids[@]}" >/dev/null 2>&1
   done
-  if [ -n "$BPID" ]; then
-    kill -TERM "$BPID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do alive "$BPID" || break; sleep 0.1; done
-    alive "$BPID" && { log "berthd $BPID still there after 5 s: SIGKILL"; kill -KILL "$BPID" 2>/dev/null; }
-    wait "$BPID" 2>/dev/null
+  if [ -n "$BERTHD_PID" ]; then
+    kill -TERM "$BERTHD_PID" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do alive "$BERTHD_PID" || break; sleep 0.1; done
+    alive "$BERTHD_PID" && { log "berthd $BERTHD_PID still there after 5 s: SIGKILL"; kill -KILL "$BERTHD_PID" 2>/dev/null; }
+    wait "$BERTHD_PID" 2>/dev/null
   fi
   # shims of our berthd only (their command line names $W), then the containers they ran
   for p in $(pgrep -f "berth-shim .*$W/"); do kill -KILL "$p" 2>/dev/null; done
@@ -172,23 +170,8 @@ fi
 
 # ---- berthd, in its own network namespace ----
 if has berth; then
-  ip netns add "$NETNS"
-  ip -n "$NETNS" link set lo up
-  # setsid: not in our process group (a ^C reaches us, cleanup stops it); setsid and
-  # nsenter (net only, no fork) exec, so $! is berthd's PID
-  setsid nsenter --net="/run/netns/$NETNS" -- "$BIN/berthd" --data-root "$W/data" \
-    --exec-root "$W/run" -H "unix://$BSOCK" >"$W/berthd.log" 2>&1 </dev/null &
-  BPID=$!
-  for ((i = 0; i < 200; i++)); do
-    curl -sf --unix-socket "$BSOCK" http://x/_ping >/dev/null 2>&1 && break
-    alive "$BPID" || { cat "$W/berthd.log" >&2; die "berthd exited"; }
-    sleep 0.05
-  done
-  curl -sf --unix-socket "$BSOCK" http://x/_ping >/dev/null || die "berthd does not answer on $BSOCK"
-  [ "$(readlink "/proc/$BPID/exe")" = "$BIN/berthd" ] || die "PID $BPID is not berthd"
-  record berthd_start_rss berth "$(rss_kb "$BPID")"
-  tar -C "$ROOTFS" -c . | curl -sf --unix-socket "$BSOCK" -X POST --data-binary @- \
-    'http://x/images/create?fromSrc=-&repo=busybox&tag=latest' >"$W/import.out" || die "importing busybox into berthd failed"
+  start_berthd "$BIN" "$NETNS" "$W" "$BSOCK" "$ROOTFS"
+  record berthd_start_rss berth "$(rss_kb "$BERTHD_PID")"
   curl -sf --unix-socket "$BSOCK" http://x/images/busybox:latest/json >/dev/null || die "berthd has no busybox after the import"
   if ! "${BCLI[@]}" ps -q >/dev/null 2>"$W/client.err"; then
     if [ "$BERTH_CLIENT" = berth ] && [ -n "$BERTH_CLIENT_AUTO" ] && [ -x "$DOCKER28" ]; then
@@ -200,9 +183,9 @@ if has berth; then
     fi
   fi
   sleep 1
-  record daemon_idle_rss berth "$(rss_kb "$BPID")"
-  record daemon_idle_pss berth "$(pss_kb "$BPID")"
-  log "berthd $BPID in netns $NETNS, client: ${LABEL[berth]}"
+  record daemon_idle_rss berth "$(rss_kb "$BERTHD_PID")"
+  record daemon_idle_pss berth "$(pss_kb "$BERTHD_PID")"
+  log "berthd $BERTHD_PID in netns $NETNS, client: ${LABEL[berth]}"
 fi
 
 # ---- seq: run --rm busybox true ----
@@ -274,7 +257,7 @@ fi
 daemon_kb() {
   local f=$1 s=$2
   case $s in
-    berth) "$f" "$BPID" ;;
+    berth) "$f" "$BERTHD_PID" ;;
     docker) echo $(($("$f" "$(cat "$DK/docker.pid")") + $("$f" "$(cat "$DK/containerd.pid")"))) ;;
     podman) echo 0 ;;
   esac

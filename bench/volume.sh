@@ -50,25 +50,23 @@ NETNS=berthvol-$$
 NAME=bv$$
 VOL=bv$$-vol
 BSOCK=$W/berth.sock
-BPID=
+BERTHD_PID=
 HAVE_VOLUMES=
 B=("$BIN/berth" -H "unix://$BSOCK")
 
-# alive PID: the process exists and is not a zombie
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 
 # shellcheck disable=SC2317  # (a trap: shellcheck 0.9 thinks it unreachable)
 cleanup() {
   local rc=$? p i
   set +e
   trap - EXIT INT TERM
-  if [ -n "$BPID" ] && alive "$BPID"; then
+  if [ -n "$BERTHD_PID" ] && alive "$BERTHD_PID"; then
     "${B[@]}" rm -f "$NAME" >/dev/null 2>&1
     [ -n "$HAVE_VOLUMES" ] && "${B[@]}" volume rm -f "$VOL" >/dev/null 2>&1
-    kill -TERM "$BPID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do alive "$BPID" || break; sleep 0.1; done
-    alive "$BPID" && { log "berthd $BPID still there after 5 s: SIGKILL"; kill -KILL "$BPID" 2>/dev/null; }
-    wait "$BPID" 2>/dev/null
+    kill -TERM "$BERTHD_PID" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do alive "$BERTHD_PID" || break; sleep 0.1; done
+    alive "$BERTHD_PID" && { log "berthd $BERTHD_PID still there after 5 s: SIGKILL"; kill -KILL "$BERTHD_PID" 2>/dev/null; }
+    wait "$BERTHD_PID" 2>/dev/null
   fi
   # shims of our berthd only (their command line names $W), then the containers they ran
   for p in $(pgrep -f "berth-shim .*$W/"); do kill -KILL "$p" 2>/dev/null; done
@@ -88,22 +86,7 @@ record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$TSV"; }
 
 # ---- berthd, in its own network namespace ----
 make_busybox_rootfs "$W/rootfs"
-ip netns add "$NETNS"
-ip -n "$NETNS" link set lo up
-# setsid: not in our process group (a ^C reaches us, cleanup stops it); setsid and
-# nsenter (net only, no fork) exec, so $! is berthd's PID
-setsid nsenter --net="/run/netns/$NETNS" -- "$BIN/berthd" --data-root "$W/data" \
-  --exec-root "$W/run" -H "unix://$BSOCK" >"$W/berthd.log" 2>&1 </dev/null &
-BPID=$!
-for ((i = 0; i < 200; i++)); do
-  curl -sf --unix-socket "$BSOCK" http://x/_ping >/dev/null 2>&1 && break
-  alive "$BPID" || { cat "$W/berthd.log" >&2; die "berthd exited"; }
-  sleep 0.05
-done
-curl -sf --unix-socket "$BSOCK" http://x/_ping >/dev/null || die "berthd does not answer on $BSOCK"
-[ "$(readlink "/proc/$BPID/exe")" = "$BIN/berthd" ] || die "PID $BPID is not berthd"
-tar -C "$W/rootfs" -c . | curl -sf --unix-socket "$BSOCK" -X POST --data-binary @- \
-  'http://x/images/create?fromSrc=-&repo=busybox&tag=latest' >"$W/import.out" || die "importing busybox into berthd failed"
+start_berthd "$BIN" "$NETNS" "$W" "$BSOCK" "$W/rootfs"
 
 # berth ARG...: a berth command whose failure ends the run (exit 1) with its last line
 berth() {
@@ -137,7 +120,7 @@ if [ -n "$HAVE_VOLUMES" ]; then
   CASES=(layer volume host)
   DIR[volume]=/vol
 fi
-log "berthd $BPID in netns $NETNS; container $NAME; cases: ${CASES[*]}; $ROUNDS rounds, $MB MB, $NFILES files"
+log "berthd $BERTHD_PID in netns $NETNS; container $NAME; cases: ${CASES[*]}; $ROUNDS rounds, $MB MB, $NFILES files"
 
 # at CASE SCRIPT: runs the shell script where CASE writes, stdout to /dev/null
 at() {
@@ -211,7 +194,7 @@ secs() { awk -v a="$(median "$1" "$2")" 'BEGIN { if (a == "NA") print "NA"; else
 div() { awk -v a="$1" -v b="$2" -v p="${3:-2}" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.*f", p, a / b }'; }
 
 echo
-echo "write throughput, berthd $BPID, $ROUNDS rounds, medians; raw samples: $TSV"
+echo "write throughput, berthd $BERTHD_PID, $ROUNDS rounds, medians; raw samples: $TSV"
 printf '%-8s %10s %10s %10s %10s %10s %14s\n' case big_s big_MB/s big_min_s small_s small_min_s small_files/s
 declare -A BIG_S SMALL_S BIG_TP SMALL_TP
 for c in "${CASES[@]}"; do

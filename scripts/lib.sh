@@ -116,3 +116,30 @@ delete_all_containers() {
     "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
   done
 }
+
+# alive PID: the process exists and is not a zombie.
+alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
+
+# start_berthd BIN_DIR NETNS WORK SOCKET ROOTFS: a berthd of its own in network namespace
+# NETNS (created here, loopback up), data and exec roots under WORK, serving SOCKET, with
+# ROOTFS imported as busybox:latest. Sets BERTHD_PID; dies if any step fails.
+start_berthd() {
+  local bin=$1 netns=$2 work=$3 sock=$4 rootfs=$5 i
+  ip netns add "$netns"
+  ip -n "$netns" link set lo up
+  # setsid: not in our process group (a ^C reaches the caller, whose cleanup stops it);
+  # setsid and nsenter (net only, no fork) exec, so $! is berthd's PID
+  setsid nsenter --net="/run/netns/$netns" -- "$bin/berthd" --data-root "$work/data" \
+    --exec-root "$work/run" -H "unix://$sock" >"$work/berthd.log" 2>&1 </dev/null &
+  BERTHD_PID=$!
+  for ((i = 0; i < 200; i++)); do
+    curl -sf --unix-socket "$sock" http://x/_ping >/dev/null 2>&1 && break
+    alive "$BERTHD_PID" || { cat "$work/berthd.log" >&2; die "berthd exited"; }
+    sleep 0.05
+  done
+  curl -sf --unix-socket "$sock" http://x/_ping >/dev/null || die "berthd does not answer on $sock"
+  [ "$(readlink "/proc/$BERTHD_PID/exe")" = "$bin/berthd" ] || die "PID $BERTHD_PID is not berthd"
+  tar -C "$rootfs" -c . | curl -sf --unix-socket "$sock" -X POST --data-binary @- \
+    'http://x/images/create?fromSrc=-&repo=busybox&tag=latest' >"$work/import.out" ||
+    die "importing busybox into berthd failed"
+}

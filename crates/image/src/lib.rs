@@ -52,7 +52,7 @@ pub use df::{DiskUsage, LayerUsage};
 pub use gc::Removal;
 pub use image::{parse_rfc3339, rfc3339, SHORT_ID_MIN};
 pub use inspect::HistoryRow;
-pub use list::{familiar, familiar_name, Filter, ImageRow, ListOptions};
+pub use list::{familiar, familiar_name, summaries, Filter, ImageRow, ImageSummary, ListOptions};
 pub use store::PENDING_GRACE;
 pub mod changes;
 pub mod export;

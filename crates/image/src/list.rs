@@ -89,6 +89,52 @@ pub struct ImageRow {
     pub dangling: bool,
 }
 
+/// One image with all its tags, as the Engine API lists images (the store lists one
+/// [`ImageRow`] per tag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    pub id: ImageId,
+    pub manifest_digest: Digest,
+    pub created_unix: Option<i64>,
+    pub size: u64,
+    pub labels: BTreeMap<String, String>,
+    /// `repository:tag`, familiar; empty for an untagged image.
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+}
+
+/// Groups rows by image, keeping the rows' order (rows of one image are adjacent).
+pub fn summaries(rows: Vec<ImageRow>) -> Vec<ImageSummary> {
+    let mut out: Vec<ImageSummary> = Vec::new();
+    for row in rows {
+        let i = match out.iter().position(|s| s.manifest_digest == row.manifest_digest) {
+            Some(i) => i,
+            None => {
+                out.push(ImageSummary {
+                    id: row.id.clone(),
+                    manifest_digest: row.manifest_digest.clone(),
+                    created_unix: row.created_unix,
+                    size: row.size,
+                    labels: row.labels.clone(),
+                    repo_tags: Vec::new(),
+                    repo_digests: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let s = &mut out[i];
+        if row.repository != NONE && row.tag != NONE {
+            s.repo_tags.push(format!("{}:{}", row.repository, row.tag));
+        }
+        for d in row.digests {
+            if !s.repo_digests.contains(&d) {
+                s.repo_digests.push(d);
+            }
+        }
+    }
+    out
+}
+
 impl Store {
     /// The rows of `docker images`, newest image first.
     pub fn list(&self, options: &ListOptions) -> Result<Vec<ImageRow>> {

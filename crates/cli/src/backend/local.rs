@@ -9,7 +9,6 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use berth_image::archive::Format;
-use berth_image::list::NONE;
 use berth_image::{familiar, Filter, ImageRow, ListOptions, Reference, Store};
 
 use super::{
@@ -73,44 +72,22 @@ fn filters(f: &ImageFilters) -> Vec<Filter> {
     out
 }
 
-/// The store lists `docker images` rows (one per tag); the API lists images, each with
-/// all its tags. Rows of one image are adjacent and keep the store's order.
+/// The store's per-image summaries in the API's shape.
 fn summaries(rows: Vec<ImageRow>) -> Vec<ImageSummary> {
-    let mut out: Vec<(berth_image::Digest, ImageSummary)> = Vec::new();
-    for row in rows {
-        let index = match out.iter().position(|(m, _)| *m == row.manifest_digest) {
-            Some(i) => i,
-            None => {
-                out.push((
-                    row.manifest_digest.clone(),
-                    ImageSummary {
-                        id: row.id.to_string(),
-                        parent_id: String::new(),
-                        repo_tags: Vec::new(),
-                        repo_digests: Vec::new(),
-                        created: row.created_unix.unwrap_or(0),
-                        size: row.size,
-                        shared_size: -1,
-                        labels: row.labels.clone(),
-                        containers: -1,
-                    },
-                ));
-                out.len() - 1
-            }
-        };
-        let summary = &mut out[index].1;
-        if row.repository != NONE && row.tag != NONE {
-            summary
-                .repo_tags
-                .push(format!("{}:{}", row.repository, row.tag));
-        }
-        for d in row.digests {
-            if !summary.repo_digests.contains(&d) {
-                summary.repo_digests.push(d);
-            }
-        }
-    }
-    out.into_iter().map(|(_, s)| s).collect()
+    berth_image::summaries(rows)
+        .into_iter()
+        .map(|s| ImageSummary {
+            id: s.id.to_string(),
+            parent_id: String::new(),
+            repo_tags: s.repo_tags,
+            repo_digests: s.repo_digests,
+            created: s.created_unix.unwrap_or(0),
+            size: s.size,
+            shared_size: -1,
+            labels: s.labels,
+            containers: -1,
+        })
+        .collect()
 }
 
 impl ImageBackend for LocalBackend {

@@ -10,7 +10,6 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_image::list::NONE;
 use berth_image::{familiar, Filter, ImageRow, ListOptions, Reference};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -104,31 +103,17 @@ pub fn summaries(d: &Daemon, all: bool, f: &HashMap<String, Vec<String>>) -> Res
         *m.entry(c.record().image_id).or_default() += 1;
         m
     });
-    let mut out: Vec<(berth_image::Digest, Value)> = Vec::new();
-    for row in rows {
-        let i = match out.iter().position(|(m, _)| *m == row.manifest_digest) {
-            Some(i) => i,
-            None => {
-                out.push((row.manifest_digest.clone(), json!({
-                    "Id": row.id.to_string(), "ParentId": "", "RepoTags": [], "RepoDigests": [],
-                    "Created": row.created_unix.unwrap_or(0), "Size": row.size, "SharedSize": -1,
-                    "VirtualSize": row.size, "Labels": row.labels, "Containers": used.get(&row.id.to_string()).copied().unwrap_or(0),
-                })));
-                out.len() - 1
-            }
-        };
-        let v = &mut out[i].1;
-        if row.repository != NONE && row.tag != NONE {
-            v["RepoTags"].as_array_mut().expect("array").push(json!(format!("{}:{}", row.repository, row.tag)));
-        }
-        for dg in row.digests {
-            let arr = v["RepoDigests"].as_array_mut().expect("array");
-            if !arr.contains(&json!(dg)) {
-                arr.push(json!(dg));
-            }
-        }
-    }
-    Ok(out.into_iter().map(|(_, v)| v).collect())
+    Ok(berth_image::summaries(rows)
+        .into_iter()
+        .map(|s| {
+            let id = s.id.to_string();
+            json!({
+                "Id": id, "ParentId": "", "RepoTags": s.repo_tags, "RepoDigests": s.repo_digests,
+                "Created": s.created_unix.unwrap_or(0), "Size": s.size, "SharedSize": -1,
+                "VirtualSize": s.size, "Labels": s.labels, "Containers": used.get(&id).copied().unwrap_or(0),
+            })
+        })
+        .collect())
 }
 
 pub async fn list(State(d): D, q: Query) -> Result<Json<Value>> {

@@ -7,7 +7,7 @@
 # machine's noise; compare the medians and ratios of one run, not figures across runs.
 #   seq  `run --rm busybox true`, SEQ_N per system, with --network none and with the
 #        default network (docker: bridge docker0 + NAT; podman: netavark bridge podman0;
-#        berth: its own network namespace with loopback only, berthd has no bridge yet)
+#        berth: bridge berth0 + nftables)
 #   par  PAR detached `run -d --name PFX-N busybox sleep 3600` via xargs -P 8 (total ms),
 #        all checked running; then `ps` and `exec PFX-1 true` latency (SAMPLES each) with
 #        them running; then one `rm -f` of all of them (total ms)
@@ -44,6 +44,7 @@ if [[ " $SYSTEMS " == *" docker "* || " $SYSTEMS " == *" podman "* ]]; then
   PW=$W
 fi
 source scripts/lib.sh
+source bench/report.sh
 set -euo pipefail
 declare -F rss_kb >/dev/null || rss_kb() { awk '/^VmRSS/{print $2}' /proc/"$1"/status 2>/dev/null || echo 0; }
 declare -F pss_kb >/dev/null || pss_kb() { awk '/^Pss:/{s+=$2} END{print s+0}' /proc/"$1"/smaps_rollup 2>/dev/null || echo 0; }
@@ -147,7 +148,6 @@ mkdir -p "${BENCH_OUT:=target/bench}"
 TSV=$(realpath "$BENCH_OUT")/engine-$(date +%Y%m%d-%H%M%S)-$$.tsv
 : >"$TSV"
 # record FIGURE SYSTEM VALUE: one raw sample (times in µs, memory in kB)
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$TSV"; }
 failed() { record "$1.failed" "$2" 1; log "$2: $1 failed${3:+: $3}"; }
 
 # ---- the peers ----
@@ -311,55 +311,6 @@ fi
 
 # ---- summary ----
 # stats: numbers on stdin -> "median min max n"
-stats() {
-  sort -n | awk '{ a[NR] = $1 }
-    END { if (NR == 0) { print "NA NA NA 0"; exit }
-          m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-          print m, a[1], a[NR], NR }'
-}
-values() { awk -F'\t' -v f="$1" -v s="$2" '$1 == f && $2 == s { print $3 }' "$TSV"; }
-median() { values "$1" "$2" | stats | cut -d' ' -f1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }'; }
-# scale V D: V / D with 1 decimal (µs -> ms: D=1000; kB -> MB: D=1024), NA stays
-scale() { awk -v a="$1" -v d="$2" 'BEGIN { if (a == "NA") print "NA"; else printf "%.1f", a / d }'; }
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "NA" && b != "NA" && a + 0 < b + 0) }'; }
-# shellcheck disable=SC2317  # (called as goal's 4th argument)
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "NA" && b != "NA" && a + 0 <= b + 0) }'; }
-
-# table FIGURE TITLE DIVISOR UNIT [noratio]: median/min/max/n/failed per system, ratios of medians
-table() {
-  local f=$1 title=$2 d=$3 unit=$4 s med min max n fl line=
-  printf '\n== %s (%s) ==\n' "$title" "$unit"
-  printf '%-30s %10s %10s %10s %4s %6s\n' system median min max n failed
-  for s in "${SYS[@]}"; do
-    read -r med min max n < <(values "$f" "$s" | stats)
-    fl=$(values "$f.failed" "$s" | wc -l)
-    printf '%-30s %10s %10s %10s %4s %6s\n' "${LABEL[$s]}" "$(scale "$med" "$d")" "$(scale "$min" "$d")" "$(scale "$max" "$d")" "$n" "$fl"
-  done
-  if has berth && [ -z "${5:-}" ]; then
-    for s in docker podman; do
-      has "$s" && line+="berth/$s $(ratio "$(median "$f" berth)" "$(median "$f" "$s")")   "
-    done
-    [ -z "$line" ] || echo "ratios of medians: $line"
-  fi
-}
-# goal TEXT VALUE LIMIT [le]: "goal: TEXT: met/NOT met" (VALUE < LIMIT; with le, <=)
-goal() {
-  local verdict="NOT met"
-  if [ "$2" = NA ] || [ "$3" = NA ]; then verdict="n/a"; elif "${4:-lt}" "$2" "$3"; then verdict=met; fi
-  echo "goal: $1: $verdict"
-}
-faster_peer() {   # FIGURE: the smaller peer median (NA without peers)
-  local f=$1 best=NA s m
-  for s in docker podman; do
-    has "$s" || continue
-    m=$(median "$f" "$s")
-    [ "$m" = NA ] && continue
-    if [ "$best" = NA ] || lt "$m" "$best"; then best=$m; fi
-  done
-  echo "$best"
-}
-
 echo
 echo "== bench/engine.sh: SEQ_N=$SEQ_N PAR=$PAR SAMPLES=$SAMPLES NMEM=$NMEM, sections: $SECTIONS =="
 echo "systems: $(for s in "${SYS[@]}"; do printf '%s; ' "${LABEL[$s]}"; done)OCI runtime: berth-runtime for berth, runc for docker and podman"
@@ -369,7 +320,7 @@ if on seq; then
     if [ "$net" = none ]; then title="run --rm busybox true, --network none"
     else title="run --rm busybox true, default network"; fi
     table "run_$net" "$title" 1000 "ms per run"
-    [ "$net" = default ] && echo "default network: docker = bridge docker0 + NAT; podman = netavark bridge podman0; berth = its own network namespace with loopback only (no bridge networking in berthd yet): not like for like"
+    [ "$net" = default ] && echo "default network: docker = bridge docker0 + NAT (iptables); podman = netavark bridge podman0; berth = bridge berth0 + nftables (bench/network.sh has the details)"
     fp=$(faster_peer "run_$net")
     has berth && goal "at most 1/5 of the faster peer ($(scale "$fp" 1000) ms / 5 = $(scale "$fp" 5000) ms)" \
       "$(median "run_$net" berth)" "$(awk -v a="$fp" 'BEGIN { if (a == "NA") print "NA"; else print a / 5 }')" le

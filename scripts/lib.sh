@@ -10,8 +10,13 @@ BERTH_PACKAGES=(
   busybox-static jq iproute2 util-linux procps time shellcheck curl
   # the engine: tini-static is `--init`'s init (Docker's docker-init is tini too)
   tini
+  # networking: nftables (`nft`, driven through its JSON interface) for DNAT, masquerade and
+  # isolation rules
+  nftables
   # peers berth is compared with (tests, bench)
   runc crun podman skopeo conmon containernetworking-plugins fuse-overlayfs
+  # the reference registry server (tests/registry, bench/pull.sh)
+  docker-registry
   # conformance suites (OCI runtime-tools is Go, crun's tests are Python, both report TAP)
   golang-go perl python3 xz-utils python3-pip
 )
@@ -122,14 +127,16 @@ alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 
 # start_berthd BIN_DIR NETNS WORK SOCKET ROOTFS: a berthd of its own in network namespace
 # NETNS (created here, loopback up), data and exec roots under WORK, serving SOCKET, with
-# ROOTFS imported as busybox:latest. Sets BERTHD_PID; dies if any step fails.
+# ROOTFS imported as busybox:latest; BERTHD_ARGS (words) are added to its command line.
+# Sets BERTHD_PID; dies if any step fails.
 start_berthd() {
-  local bin=$1 netns=$2 work=$3 sock=$4 rootfs=$5 i
+  local bin=$1 netns=$2 work=$3 sock=$4 rootfs=$5 i extra
+  read -ra extra <<<"${BERTHD_ARGS:-}"
   ip netns add "$netns"
   ip -n "$netns" link set lo up
   # setsid: not in our process group (a ^C reaches the caller, whose cleanup stops it);
   # setsid and nsenter (net only, no fork) exec, so $! is berthd's PID
-  setsid nsenter --net="/run/netns/$netns" -- "$bin/berthd" --data-root "$work/data" \
+  setsid nsenter --net="/run/netns/$netns" -- "$bin/berthd" "${extra[@]}" --data-root "$work/data" \
     --exec-root "$work/run" -H "unix://$sock" >"$work/berthd.log" 2>&1 </dev/null &
   BERTHD_PID=$!
   for ((i = 0; i < 200; i++)); do

@@ -5,6 +5,7 @@
 
 mod containers;
 mod lifecycle;
+mod network;
 mod recovery;
 mod volumes;
 

@@ -1,4 +1,4 @@
-//! `/version`, `/info`, `/system/df`, `/events`, `/networks/prune`, `/build/prune`.
+//! `/version`, `/info`, `/system/df`, `/events`, `/build/prune` (network prune is in [`crate::networks`]).
 
 use http::{Method, Response};
 use hyper::body::Incoming;
@@ -35,10 +35,6 @@ impl Client {
             .opt("filters", filters);
         self.call(Method::GET, "/events", &q, Body::Empty, None)
             .await
-    }
-
-    pub async fn network_prune(&self) -> Result<Value> {
-        self.post_json("/networks/prune", &Query::new(), None).await
     }
 
     pub async fn build_prune(&self, all: bool) -> Result<Value> {

@@ -122,8 +122,15 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(crate::commands::network::NetworkCommand),
     /// Show the berth version information
     Version(version::Args),
+    /// Authenticate to a registry
+    Login(crate::commands::login::Args),
+    /// Log out from a registry
+    Logout(crate::commands::logout::Args),
 }
 
 #[derive(Debug, Subcommand)]

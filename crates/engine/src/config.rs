@@ -1,6 +1,6 @@
 //! The daemon's configuration: command-line flags over an optional JSON file in
 //! `daemon.json`'s shape (`data-root`, `exec-root`, `hosts`, `cgroup-parent`, `log-opts`,
-//! `default-runtime`, `init-path`).
+//! `default-runtime`, `init-path`, `insecure-registries`).
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +33,8 @@ pub struct Config {
     pub cgroup_parent: Option<String>,
     pub log_max_size: u64,
     pub log_max_files: u32,
+    /// Registries that may be spoken to over plain HTTP (besides loopback, always allowed).
+    pub insecure_registries: Vec<String>,
 }
 
 /// `daemon.json` keys berthd reads; unknown keys are refused so a typo is not ignored.
@@ -48,6 +50,7 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub log_driver: Option<String>,
     pub log_opts: Option<LogOpts>,
+    pub insecure_registries: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

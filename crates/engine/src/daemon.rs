@@ -24,6 +24,8 @@ pub struct Daemon {
     names: RwLock<HashMap<String, String>>,
     pub events: Events,
     pub volumes: crate::volume::VolumeStore,
+    /// Bridges, addresses, DNS and published ports.
+    pub networks: berth_network::Manager,
     pub execs: Mutex<HashMap<String, Arc<Exec>>>,
     pub started: Instant,
     /// Where containers' cgroups go: an absolute parent, or beneath the daemon's own.
@@ -33,7 +35,7 @@ pub struct Daemon {
 impl Daemon {
     /// Opens the data root, loads every container record and drops directories that have
     /// none (a create or remove cut short by a crash).
-    pub fn open(config: Config) -> Result<Arc<Daemon>> {
+    pub async fn open(config: Config) -> Result<Arc<Daemon>> {
         // <exec-root>/c/<16 hex>/console.sock must fit in sun_path (107 bytes and a NUL).
         let longest = config.exec_root.join("c").join("0123456789abcdef").join("console.sock");
         if longest.as_os_str().len() > 107 {
@@ -51,7 +53,15 @@ impl Daemon {
             .map_err(|e| Error::internal(format!("open image store {}", image_root.display()), e))?;
         let cgroup_parent = config.cgroup_parent.clone();
         let volumes = crate::volume::VolumeStore::open(crate::volume::volumes_root(&config.data_root))?;
+        let networks = berth_network::Manager::open(
+            &config.data_root.join("network"),
+            &config.exec_root.join("netns"),
+            berth_network::Options::default(),
+        )
+        .await
+        .map_err(|e| Error::internal("open networks", e))?;
         let daemon = Arc::new(Daemon {
+            networks,
             images: Arc::new(images),
             containers: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
@@ -188,6 +198,17 @@ impl Daemon {
     pub async fn recover(self: &Arc<Daemon>) {
         for c in self.all() {
             container::exit::recover(self, &c).await;
+        }
+        // What still runs keeps its addresses, veths, ports and names; the rest is freed.
+        let live: Vec<berth_network::Live> = self
+            .all()
+            .iter()
+            .map(|c| c.record())
+            .filter(|r| r.state.status.is_running())
+            .map(|r| berth_network::Live { container_id: r.id.clone(), netns: r.net.netns.clone(), endpoints: r.net.endpoints.clone(), ports: r.net.ports.clone() })
+            .collect();
+        for e in self.networks.recover(&live).await {
+            tracing::warn!("network recovery: {e}");
         }
     }
 }

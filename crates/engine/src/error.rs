@@ -16,6 +16,9 @@ pub enum Error {
     /// 400: the request itself is wrong.
     #[error("{0}")]
     Invalid(String),
+    /// 403: refused on principle (a predefined network, one still in use).
+    #[error("{0}")]
+    Forbidden(String),
     /// 304: nothing to do (start a running container, stop a stopped one).
     #[error("not modified")]
     NotModified,
@@ -40,6 +43,7 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Invalid(_) => StatusCode::BAD_REQUEST,
             Error::NotModified => StatusCode::NOT_MODIFIED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

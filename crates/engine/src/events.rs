@@ -105,6 +105,26 @@ impl Events {
         });
     }
 
+    /// Records a network event (`create`, `destroy`, `connect`, `disconnect`); the actor
+    /// is the network's id, with its name, type, and the container for (dis)connects.
+    pub fn network(&self, action: &str, id: &str, name: &str, container: &str) {
+        let mut attributes = HashMap::from([("name".to_owned(), name.to_owned()), ("type".to_owned(), "bridge".to_owned())]);
+        if !container.is_empty() {
+            attributes.insert("container".to_owned(), container.to_owned());
+        }
+        self.publish(Event {
+            status: None,
+            id: None,
+            from: None,
+            kind: "network".into(),
+            action: action.to_owned(),
+            actor: Actor { id: id.to_owned(), attributes },
+            scope: "local",
+            time: 0,
+            time_nano: 0,
+        });
+    }
+
     fn publish(&self, mut e: Event) {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         e.time = now.as_secs() as i64;

@@ -19,6 +19,7 @@
 mod bundle;
 pub mod daemon;
 pub mod leaks;
+pub mod registry;
 mod rootfs;
 mod runtime;
 

@@ -13,6 +13,9 @@ pub mod info;
 pub mod inspect;
 pub mod inspect_any;
 pub mod load;
+pub mod login;
+pub mod logout;
+pub mod network;
 pub mod prune;
 pub mod prune_report;
 pub mod pull;
@@ -113,6 +116,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(a, &ctx),
         Command::System(SystemCommand::Prune(a)) => system_prune::run(a, &ctx),
         Command::Version(a) => version::run(a, &ctx),
+        Command::Login(a) => login::run(a, &ctx),
+        Command::Logout(a) => logout::run(a, &ctx),
         Command::Inspect(a) => inspect_any::run(a, &ctx),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run::run(*a, &ctx),
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
@@ -161,6 +166,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
             c::export::run(a, &ctx)
         }
         Command::Container(ContainerCommand::Prune(a)) => c::prune::run(a, &ctx),
+        Command::Network(a) => network::run(a, &ctx),
         Command::Volume(VolumeCommand::Create(a)) => volume::create::run(a, &ctx),
         Command::Volume(VolumeCommand::Inspect(a)) => volume::inspect::run(a, &ctx),
         Command::Volume(VolumeCommand::Ls(a)) => volume::ls::run(a, &ctx),

@@ -1,9 +1,15 @@
-//! `berth pull [--platform P] [-q] NAME[:TAG|@DIGEST]`: `POST /images/create?fromImage&tag`,
-//! the progress stream printed line by line as docker prints it without a terminal
-//! (`latest: Pulling from library/busybox`, `Digest: …`, `Status: …`), then the
-//! reference. An error in the stream is printed and exits 1.
+//! `berth pull [--platform P] [-q] NAME[:TAG|@DIGEST]`: `POST /images/create?fromImage&tag`
+//! with the login stored for the registry (docker's `config.json`) as `X-Registry-Auth`.
+//! On a terminal the progress stream is drawn as docker draws it, one line per layer
+//! updated in place (bars for downloads and extraction); otherwise printed line by line
+//! as docker prints it without a terminal (`latest: Pulling from library/busybox`,
+//! `Digest: …`, `Status: …`), then the reference. An error in the stream is printed and
+//! exits 1.
+
+use std::io::Write;
 
 use berth_api_client::stream::for_each_json;
+use berth_registry::DockerConfig;
 use serde_json::Value;
 
 use crate::commands::{print, Api, Context};
@@ -103,6 +109,75 @@ pub fn stream_error(v: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The `X-Registry-Auth` value for the registry `name` lives in, from the stored logins;
+/// `None` when there is none (anonymous).
+pub fn registry_auth(name: &str) -> Option<String> {
+    let reference = berth_image::Reference::parse(name).ok()?;
+    let config = DockerConfig::load(&DockerConfig::default_path()).ok()?;
+    let creds = config.get(reference.domain())?;
+    Some(creds.to_registry_auth(reference.domain()))
+}
+
+/// Draws a progress stream: on a terminal one line per id, rewritten in place (as
+/// docker's jsonmessage does); otherwise [`progress_line`]s.
+pub struct Progress {
+    tty: bool,
+    to_stderr: bool,
+    ids: Vec<String>,
+}
+
+impl Progress {
+    pub fn new(to_stderr: bool) -> Progress {
+        let tty = if to_stderr {
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+        } else {
+            crate::stdio::terminal::stdout_is_tty()
+        };
+        Progress { tty, to_stderr, ids: Vec::new() }
+    }
+
+    fn write(&self, text: &str) {
+        if self.to_stderr {
+            let mut e = std::io::stderr().lock();
+            let _ = e.write_all(text.as_bytes());
+            let _ = e.flush();
+        } else {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(text.as_bytes());
+            let _ = o.flush();
+        }
+    }
+
+    pub fn show(&mut self, v: &Value) {
+        if !self.tty {
+            if let Some(line) = progress_line(v) {
+                self.write(&format!("{line}\n"));
+            }
+            return;
+        }
+        let Some(status) = v.get("status").and_then(Value::as_str) else {
+            return;
+        };
+        let bar = v.get("progress").and_then(Value::as_str).unwrap_or("");
+        let id = v.get("id").and_then(Value::as_str).unwrap_or("");
+        if id.is_empty() {
+            self.write(&format!("{status}\n"));
+            return;
+        }
+        let line = if bar.is_empty() { format!("{id}: {status}") } else { format!("{id}: {status} {bar}") };
+        match self.ids.iter().position(|i| i == id) {
+            None => {
+                self.ids.push(id.to_owned());
+                self.write(&format!("\x1b[2K{line}\n"));
+            }
+            Some(i) => {
+                let up = self.ids.len() - i;
+                self.write(&format!("\x1b[{up}A\r\x1b[2K{line}\x1b[{up}B\r"));
+            }
+        }
+    }
+}
+
 /// Pulls `name`, printing progress to stdout (or stderr, for `run`); exit 1 on error.
 pub fn pull(
     api: &Api,
@@ -112,10 +187,12 @@ pub fn pull(
     to_stderr: bool,
 ) -> Result<(), CliError> {
     let (image, tag) = split(name);
+    let auth = registry_auth(name);
+    let mut shown = Progress::new(to_stderr);
     api.block(async {
         let resp = api
             .client
-            .image_pull(&image, tag.as_deref(), platform)
+            .image_pull_auth(&image, tag.as_deref(), platform, auth.as_deref())
             .await
             .map_err(|e| CliError::api(cx, e))?;
         let mut body = resp.into_body();
@@ -125,13 +202,7 @@ pub fn pull(
                 failure = Some(e);
                 return Ok(false);
             }
-            if let Some(line) = progress_line(&v) {
-                if to_stderr {
-                    eprintln!("{line}");
-                } else {
-                    println!("{line}");
-                }
-            }
+            shown.show(&v);
             Ok(true)
         })
         .await
@@ -145,10 +216,11 @@ pub fn pull(
 
 fn pull_quiet(api: &Api, cx: &str, name: &str, platform: Option<&str>) -> Result<(), CliError> {
     let (image, tag) = split(name);
+    let auth = registry_auth(name);
     api.block(async {
         let resp = api
             .client
-            .image_pull(&image, tag.as_deref(), platform)
+            .image_pull_auth(&image, tag.as_deref(), platform, auth.as_deref())
             .await
             .map_err(|e| CliError::api(cx, e))?;
         let mut body = resp.into_body();

@@ -1,9 +1,10 @@
-//! `berth push NAME[:TAG]`: `POST /images/{name}/push`, the progress stream printed as
-//! `pull` prints it; an error (the daemon's or in the stream) exits 1.
+//! `berth push NAME[:TAG]`: `POST /images/{name}/push` with the stored login as
+//! `X-Registry-Auth`, the progress stream drawn as `pull` draws it; an error (the
+//! daemon's or in the stream) exits 1.
 
 use berth_api_client::stream::for_each_json;
 
-use crate::commands::pull::{progress_line, stream_error};
+use crate::commands::pull::{registry_auth, stream_error, Progress};
 use crate::commands::Context;
 use crate::error::CliError;
 
@@ -33,12 +34,16 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     }
     let (name, tag) = match args.name.rsplit_once(':') {
         Some((n, t)) if !t.contains('/') && !args.all_tags => (n.to_owned(), Some(t.to_owned())),
-        _ => (args.name.clone(), None),
+        // No tag sent: the daemon pushes every tag of the repository.
+        _ if args.all_tags || args.name.contains('@') => (args.name.clone(), None),
+        _ => (args.name.clone(), Some("latest".to_owned())),
     };
+    let auth = registry_auth(&name);
+    let mut shown = Progress::new(false);
     api.block(async {
         let resp = api
             .client
-            .image_push(&name, tag.as_deref())
+            .image_push_auth(&name, tag.as_deref(), auth.as_deref())
             .await
             .map_err(|e| CliError::api(CX, e))?;
         let mut body = resp.into_body();
@@ -49,9 +54,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
                 return Ok(false);
             }
             if !args.quiet {
-                if let Some(line) = progress_line(&v) {
-                    println!("{line}");
-                }
+                shown.show(&v);
             }
             Ok(true)
         })

@@ -88,7 +88,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     );
     space += containers["SpaceReclaimed"].as_u64().unwrap_or(0);
     let networks = api
-        .block(c.network_prune())
+        .block(c.network_prune(f.as_deref()))
         .map_err(|e| CliError::api(CX, e))?;
     list(
         &mut out,

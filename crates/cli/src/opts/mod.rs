@@ -12,6 +12,7 @@ pub mod envfile;
 pub mod filters;
 pub mod memory;
 pub mod mounts;
+pub mod networks;
 pub mod ports;
 pub mod restart;
 pub mod ulimit;

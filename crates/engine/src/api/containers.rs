@@ -35,8 +35,9 @@ fn ok_status(s: StatusCode) -> Response {
 pub async fn create(State(d): D, q: Query, body: Bytes) -> Result<Response> {
     let body: ContainerCreateBody = parse_json(&body)?;
     let name = q.get("name").cloned();
+    let networks = crate::network::plan(&d, &body).await?;
     let d2 = d.clone();
-    let (id, warnings) = tokio::task::spawn_blocking(move || container::create::create(&d2, name.as_deref(), body))
+    let (id, warnings) = tokio::task::spawn_blocking(move || container::create::create(&d2, name.as_deref(), body, networks))
         .await
         .map_err(|e| Error::internal("create task", e))??;
     Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": warnings}))).into_response())

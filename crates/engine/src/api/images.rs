@@ -10,7 +10,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_image::{familiar, Filter, ImageRow, ListOptions, Reference};
+use berth_image::{familiar, familiar_name, Filter, ImageRow, ListOptions, Reference};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -128,7 +128,7 @@ fn progress(lines: Vec<Value>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// POST /images/create: `fromSrc=-` imports the body; `fromImage` would pull.
+/// POST /images/create: `fromSrc=-` imports the body; `fromImage` pulls from a registry.
 pub async fn create(State(d): D, q: Query, req: Request) -> Result<Response> {
     if let Some(src) = q.get("fromSrc") {
         if src != "-" {
@@ -148,13 +148,91 @@ pub async fn create(State(d): D, q: Query, req: Request) -> Result<Response> {
     }
     let name = q.get("fromImage").cloned().unwrap_or_default();
     let tag = q.get("tag").cloned().unwrap_or_default();
-    // What the registry client will do; until then, say so the way docker reports a
-    // failed pull: an error in the progress stream.
-    let msg = format!("pull {name}{}: pulling from registries is not supported yet (berth issue 4); load or import the image instead", if tag.is_empty() { String::new() } else { format!(":{tag}") });
-    Ok(progress(vec![
-        json!({"status": format!("Pulling from {name}"), "id": if tag.is_empty() { "latest".to_owned() } else { tag }}),
-        json!({"errorDetail": {"message": msg}, "error": msg}),
-    ]))
+    let full = if tag.is_empty() {
+        name.clone()
+    } else if tag.starts_with("sha256:") {
+        format!("{name}@{tag}")
+    } else {
+        format!("{name}:{tag}")
+    };
+    let reference = Reference::parse(&full).map_err(|e| Error::Invalid(e.to_string()))?;
+    let platform = match q.get("platform").filter(|p| !p.is_empty()) {
+        Some(p) => berth_image::Platform::parse(p)
+            .ok_or_else(|| Error::Invalid(format!("invalid platform {p:?}: expected os/arch[/variant]")))?,
+        None => berth_image::Platform::default(),
+    };
+    let credentials = registry_auth(req.headers())?;
+    let opts = crate::registry::options(&d.config);
+    let body = progress_body(move |w| {
+        let p = crate::registry::JsonProgress::new(w);
+        let tag_id = reference.tag().map_or_else(|| reference.digest().map_or_else(String::new, |d| d.to_string()), str::to_owned);
+        p.line(json!({"status": format!("Pulling from {}", familiar_path(&reference)), "id": tag_id}));
+        let pull = berth_registry::PullOptions { platform, credentials };
+        match berth_registry::pull(&opts, &d.images, &reference, &pull, &p) {
+            Ok(done) => {
+                p.status(&format!("Digest: {}", done.digest));
+                let shown = familiar(&reference);
+                if done.up_to_date {
+                    p.status(&format!("Status: Image is up to date for {shown}"));
+                } else {
+                    p.status(&format!("Status: Downloaded newer image for {shown}"));
+                }
+                d.events.image("pull", &done.id.to_string(), &shown);
+            }
+            Err(e) => p.error(&e.to_string()),
+        }
+        Ok(())
+    });
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `library/busybox` for Docker Hub images, the repository path otherwise, as docker's
+/// "Pulling from" line names it.
+fn familiar_path(r: &Reference) -> String {
+    r.path().to_owned()
+}
+
+/// The `X-Registry-Auth` header's credentials, if any.
+fn registry_auth(h: &axum::http::HeaderMap) -> Result<Option<berth_registry::Credentials>> {
+    match h.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
+        Some(v) => berth_registry::Credentials::from_registry_auth(v).map_err(|e| Error::Invalid(e.to_string())),
+        None => Ok(None),
+    }
+}
+
+/// Runs `f` writing Docker progress messages into the response body as they come.
+fn progress_body<F>(f: F) -> Body
+where
+    F: FnOnce(&mut (dyn Write + Send)) -> Result<()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChannelWriter(tx);
+        if let Err(e) = f(&mut w) {
+            tracing::warn!("progress stream: {e}");
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    }))
+}
+
+/// POST /auth: checks the credentials against the registry, as `docker login` asks.
+pub async fn auth(State(d): D, body: axum::body::Bytes) -> Result<Response> {
+    let v: Value = serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("auth request: {e}")))?;
+    let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let server = crate::registry::server_host(&get("serveraddress"));
+    let creds = berth_registry::Credentials::new(&get("username"), &get("password"));
+    let opts = crate::registry::options(&d.config);
+    let s2 = server.clone();
+    let result = blocking(move || Ok(berth_registry::login(&opts, &s2, &creds))).await?;
+    match result {
+        Ok(()) => Ok(Json(json!({"Status": "Login Succeeded", "IdentityToken": ""})).into_response()),
+        Err(e @ berth_registry::Error::Unauthorized { .. }) => {
+            Ok((StatusCode::UNAUTHORIZED, Json(json!({"message": e.to_string()}))).into_response())
+        }
+        Err(e) => Err(Error::Internal(e.to_string())),
+    }
 }
 
 pub async fn load(State(d): D, q: Query, req: Request) -> Result<Response> {
@@ -258,7 +336,7 @@ fn deleted(r: &berth_image::Removal) -> Value {
 }
 
 pub async fn search() -> Error {
-    Error::NotImplemented("search: berth has no registry index to search (no registry client yet, berth issue 4)".into())
+    Error::NotImplemented("search: not supported (the distribution API registries speak has no search; Docker Hub's search API is not implemented)".into())
 }
 
 /// GET /images/{name}/json | /history | /get
@@ -291,7 +369,7 @@ pub async fn by_name_get(State(d): D, Path(rest): Path<String>) -> Result<Respon
 }
 
 /// POST /images/{name}/tag | /push
-pub async fn by_name_post(State(d): D, Path(rest): Path<String>, q: Query) -> Result<Response> {
+pub async fn by_name_post(State(d): D, Path(rest): Path<String>, q: Query, headers: axum::http::HeaderMap) -> Result<Response> {
     let (name, what) = rest.rsplit_once('/').ok_or_else(|| Error::NotFound(format!("page not found: /images/{rest}")))?;
     let name = name.to_owned();
     match what {
@@ -307,8 +385,62 @@ pub async fn by_name_post(State(d): D, Path(rest): Path<String>, q: Query) -> Re
             Ok(StatusCode::CREATED.into_response())
         }
         "push" => {
-            let msg = format!("push {name}: pushing to registries is not supported yet (berth issue 4)");
-            Ok(progress(vec![json!({"errorDetail": {"message": msg}, "error": msg})]))
+            let tag = q.get("tag").cloned().filter(|t| !t.is_empty());
+            let last = name.rsplit('/').next().unwrap_or(&name);
+            let named_tag = last.contains(':') || name.contains('@');
+            let full = match &tag {
+                Some(t) => format!("{name}:{t}"),
+                None => name.clone(),
+            };
+            let reference = Reference::parse(&full).map_err(|e| Error::Invalid(e.to_string()))?;
+            // No tag at all: every tag of the repository, as the Engine API defines it
+            // (`docker push --all-tags`).
+            let d2 = d.clone();
+            let (r2, all) = (reference.clone(), tag.is_none() && !named_tag);
+            let targets: Vec<(Reference, berth_image::Digest)> = blocking(move || {
+                let refs: Vec<Reference> = if all {
+                    let mut v: Vec<Reference> = d2.images.images().list()?.keys().filter_map(|k| Reference::parse(k).ok()).filter(|r| r.name() == r2.name() && r.tag().is_some() && r.digest().is_none()).collect();
+                    v.sort_by(|a, b| a.tag().cmp(&b.tag()));
+                    v
+                } else {
+                    vec![r2]
+                };
+                let mut out = Vec::new();
+                for r in refs {
+                    if let Some(img) = d2.images.image(&r)? {
+                        out.push((r, img.id.0));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+            if targets.is_empty() {
+                return Err(Error::NotFound(format!("An image does not exist locally with the tag: {}", familiar_name(&reference))));
+            }
+            let credentials = registry_auth(&headers)?;
+            let opts = crate::registry::options(&d.config);
+            let body = progress_body(move |w| {
+                let mut p = crate::registry::JsonProgress::new(w);
+                p.status(&format!("The push refers to repository [{}]", reference.name()));
+                for (target, config) in targets {
+                    p.hidden = Some(config);
+                    let push = berth_registry::PushOptions { credentials: credentials.clone(), chunk_size: None };
+                    match berth_registry::push(&opts, &d.images, &target, &push, &p) {
+                        Ok(done) => {
+                            let tag = done.tag.clone().unwrap_or_default();
+                            p.status(&format!("{tag}: digest: {} size: {}", done.digest, done.size));
+                            p.line(json!({"progressDetail": {}, "aux": {"Tag": tag, "Digest": done.digest.to_string(), "Size": done.size}}));
+                            d.events.image("push", &familiar(&target), &familiar(&target));
+                        }
+                        Err(e) => {
+                            p.error(&e.to_string());
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            });
+            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
         }
         _ => Err(Error::NotFound(format!("page not found: /images/{rest}"))),
     }

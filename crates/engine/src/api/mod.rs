@@ -6,6 +6,7 @@ pub mod containers;
 pub mod exec;
 pub mod hijack;
 pub mod images;
+pub mod networks;
 pub mod system;
 pub mod volumes;
 
@@ -103,12 +104,17 @@ pub fn router(d: Arc<Daemon>) -> Router {
         )
         .route("/build", post(system::build))
         .route("/build/prune", post(system::build_prune))
-        .route("/networks", get(system::networks))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route("/networks/{id}", get(networks::inspect).delete(networks::remove))
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))
         .route("/volumes/prune", post(volumes::prune))
         .route("/volumes/{name}", get(volumes::inspect).delete(volumes::remove))
-        .route("/auth", post(system::auth))
+        .route("/auth", post(images::auth))
         .fallback(system::not_found)
         .with_state(d)
 }

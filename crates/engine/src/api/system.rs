@@ -183,14 +183,6 @@ pub async fn build_prune() -> Json<Value> {
     Json(json!({"CachesDeleted": [], "SpaceReclaimed": 0}))
 }
 
-/// Docker's three predefined networks, so clients that list them find what they expect.
-/// Containers on `bridge` get their own network namespace with loopback only until the
-/// network subsystem lands.
-pub async fn networks() -> Json<Value> {
-    let net = |name: &str, driver: &str| json!({"Name": name, "Id": format!("{:0<64}", name.bytes().map(|b| format!("{b:02x}")).collect::<String>()), "Created": crate::container::record::ZERO_TIME, "Scope": "local", "Driver": driver, "EnableIPv6": false, "Internal": false, "Attachable": false, "Ingress": false, "IPAM": {"Driver": "default", "Config": []}, "Containers": {}, "Options": {}, "Labels": {}});
-    Json(json!([net("bridge", "bridge"), net("host", "host"), net("none", "null")]))
-}
-
 pub async fn auth() -> Error {
     Error::NotImplemented("registry login is not supported yet (berth issue 4)".into())
 }

@@ -69,6 +69,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         cgroup_parent: args.cgroup_parent.or(file.cgroup_parent),
         log_max_size: opts.max_size.as_deref().map(config::parse_size).transpose()?.unwrap_or(config::DEFAULT_LOG_MAX_SIZE),
         log_max_files: opts.max_file.as_deref().map(str::parse).transpose()?.unwrap_or(config::DEFAULT_LOG_MAX_FILES),
+        insecure_registries: file.insecure_registries.unwrap_or_default(),
     };
     if let Some(p) = &cfg.cgroup_parent {
         if !p.starts_with('/') {
@@ -83,7 +84,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(async move {
         let cfg = berth_engine::placement::prepare(cfg)?;
         let socket = cfg.socket.clone();
-        let daemon = berth_engine::daemon::Daemon::open(cfg)?;
+        let daemon = berth_engine::daemon::Daemon::open(cfg).await?;
         daemon.recover().await;
         tracing::info!(socket = %socket.display(), "berthd listening");
         let shutdown = async {
@@ -93,7 +94,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
             tracing::info!("shutting down; containers keep running under their shims");
         };
+        let d = daemon.clone();
         berth_engine::api::serve(daemon, &socket, shutdown).await?;
+        for e in d.networks.drain_pool() {
+            tracing::warn!("remove a pre-made network namespace: {e}");
+        }
         Ok::<_, Box<dyn std::error::Error>>(())
     })
 }

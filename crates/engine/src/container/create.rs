@@ -114,7 +114,13 @@ fn config_of(b: &ContainerCreateBody) -> ContainerConfig {
     }
 }
 
-pub fn create(daemon: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBody) -> Result<(String, Vec<String>)> {
+/// `networks`: the container's networks as [`crate::network::plan`] resolved them.
+pub fn create(
+    daemon: &Arc<Daemon>,
+    name: Option<&str>,
+    body: ContainerCreateBody,
+    networks: std::collections::BTreeMap<String, bollard_stubs::models::EndpointSettings>,
+) -> Result<(String, Vec<String>)> {
     let image_name = body
         .image
         .clone()
@@ -128,9 +134,7 @@ pub fn create(daemon: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBod
     })?;
     let mut host_config: HostConfig = body.host_config.clone().unwrap_or_default();
     validate_host_config(&host_config)?;
-    if host_config.network_mode.as_deref().unwrap_or("").is_empty() {
-        host_config.network_mode = Some("bridge".into());
-    }
+    host_config.network_mode = Some(crate::network::mode_name(host_config.network_mode.as_deref()));
     let mut config = merge(&config_of(&body), &image_config(daemon, &image)?);
     config.image = Some(image_name.clone());
     let mut argv: Vec<String> = config.entrypoint.clone().unwrap_or_default();
@@ -162,6 +166,8 @@ pub fn create(daemon: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBod
         anonymous_volumes: Vec::new(),
         volume_mounts: Vec::new(),
         remove_volumes: false,
+        networks,
+        net: Default::default(),
     };
     let mut record = record;
     // Until the record is in the daemon, no volume it mounts may be removed.

@@ -58,6 +58,7 @@ pub async fn tear_down(d: &Daemon, c: &Container) {
             tracing::debug!(container = %c.id, "runtime delete: {e}");
         }
     }
+    crate::network::setup::detach(d, c).await;
     let root = start::rootfs(c);
     if start::is_mount_point(&root) {
         if let Err(e) = nix::mount::umount2(&root, nix::mount::MntFlags::empty()) {

@@ -90,11 +90,7 @@ pub fn inspect(d: &Daemon, c: &Container, size: bool) -> Value {
         }},
         "Mounts": crate::volume::mounts_json(&r),
         "Config": config,
-        "NetworkSettings": {
-            "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": false,
-            "Ports": {}, "Networks": {},
-            "IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
-        },
+        "NetworkSettings": crate::network::inspect::settings(&r),
     });
     if size {
         let (rw, root) = list::sizes(d, &r);

@@ -105,12 +105,12 @@ pub fn summary(r: &Record, size: Option<(u64, u64)>) -> Value {
         "ImageID": r.image_id,
         "Command": command(r),
         "Created": created_unix(r),
-        "Ports": [],
+        "Ports": crate::network::inspect::list_ports(r),
         "Labels": r.config.labels.clone().unwrap_or_default(),
         "State": r.state.status.as_str(),
         "Status": status_text(r),
         "HostConfig": {"NetworkMode": r.host_config.network_mode.clone().unwrap_or_default()},
-        "NetworkSettings": {"Networks": {}},
+        "NetworkSettings": {"Networks": crate::network::inspect::networks(r)},
         "Mounts": crate::volume::mounts_json(r),
     });
     if let Some((rw, rootfs)) = size {

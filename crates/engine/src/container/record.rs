@@ -121,6 +121,23 @@ pub struct Record {
     /// daemon that finishes it after a crash does what was asked.
     #[serde(default)]
     pub remove_volumes: bool,
+    /// The networks the container is configured for (name → what was asked: aliases,
+    /// a static address), the one of `NetworkMode` among them. What it holds while it
+    /// runs is in `net`.
+    #[serde(default)]
+    pub networks: std::collections::BTreeMap<String, bollard_stubs::models::EndpointSettings>,
+    #[serde(default)]
+    pub net: NetState,
+}
+
+/// What a running container holds of its networks: kept in the record so that a
+/// restarted daemon knows what is in use and what to tear down.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NetState {
+    /// The pinned namespace (bridge modes only).
+    pub netns: Option<PathBuf>,
+    pub endpoints: Vec<berth_network::Endpoint>,
+    pub ports: Vec<berth_network::PortMapping>,
 }
 
 /// One volume or inherited bind of a container, as resolved at create.

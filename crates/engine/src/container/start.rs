@@ -112,7 +112,11 @@ pub fn is_mount_point(p: &Path) -> bool {
 }
 
 /// /etc/hosts, /etc/hostname, /etc/resolv.conf for the container, in its directory.
-fn write_etc(c: &Container, hostname: &str) -> Result<()> {
+/// On a user-defined network the resolver is the embedded DNS on the network's gateway
+/// (which forwards what it does not know to the daemon's resolvers); elsewhere the
+/// host's resolvers are copied, as Docker does.
+fn write_etc(c: &Container, r: &crate::container::record::Record) -> Result<()> {
+    let hostname = r.config.hostname.as_deref().unwrap_or("");
     let write = |name: &str, body: String| {
         let p = c.dir.join(name);
         std::fs::write(&p, body).map_err(|e| Error::internal(format!("write {}", p.display()), e))
@@ -121,18 +125,23 @@ fn write_etc(c: &Container, hostname: &str) -> Result<()> {
     let mut hosts = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
-    for extra in c.record().host_config.extra_hosts.iter().flatten() {
+    for extra in r.host_config.extra_hosts.iter().flatten() {
         if let Some((name, ip)) = extra.split_once(':') {
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
+    }
+    for ep in &r.net.endpoints {
+        hosts.push_str(&format!("{}\t{hostname}\n", ep.ip));
     }
     write("hosts", hosts)?;
     // The host's resolvers, less the loopback ones, which mean nothing in another
     // network namespace.
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let r = c.record();
     let mut out = String::new();
-    let dns = r.host_config.dns.clone().unwrap_or_default();
+    let mut dns = r.host_config.dns.clone().unwrap_or_default();
+    if let Some(ep) = r.net.endpoints.iter().find(|e| e.network_name != berth_network::DEFAULT_NETWORK) {
+        dns.insert(0, ep.gateway.to_string());
+    }
     for l in host.lines() {
         let t = l.trim();
         if t.starts_with("nameserver") && (!dns.is_empty() || t.contains(" 127.") || t.ends_with(" ::1")) {
@@ -192,7 +201,10 @@ async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let t_mount = t0.elapsed();
     let r = c.record();
     prepare_volumes(d, c, &r, &root).await?;
-    write_etc(c, r.config.hostname.as_deref().unwrap_or(""))?;
+    let own_netns = crate::network::setup::attach(d, c).await?;
+    let t_net = t0.elapsed();
+    let r = c.record();
+    write_etc(c, &r)?;
     let user = user::resolve(
         &root,
         r.config.user.as_deref().unwrap_or(""),
@@ -208,9 +220,10 @@ async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
                     "cannot join network of a non running container: {other}"
                 )));
             }
-            Some(format!("/proc/{pid}/ns/net"))
+            // Its pinned namespace if it has one (it outlives a restart of its process).
+            Some(o.record().net.netns.map(|p| p.display().to_string()).unwrap_or_else(|| format!("/proc/{pid}/ns/net")))
         }
-        None => None,
+        None => own_netns.map(|p| p.display().to_string()),
     };
     let inputs = spec::Inputs {
         record: &r,
@@ -259,8 +272,10 @@ async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     }
     tracing::debug!(
         container = %c.id,
+        network = %net,
         mount_ms = t_mount.as_secs_f64() * 1e3,
-        create_ms = (t_shim - t_mount).as_secs_f64() * 1e3,
+        network_ms = (t_net - t_mount).as_secs_f64() * 1e3,
+        create_ms = (t_shim - t_net).as_secs_f64() * 1e3,
         attach_wait_ms = (t_attach - t_shim).as_secs_f64() * 1e3,
         start_ms = (t0.elapsed() - t_attach).as_secs_f64() * 1e3,
         "started"

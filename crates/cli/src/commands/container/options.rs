@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_api_client::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig,
-    NetworkingConfig,
+    ContainerCreateBody, HealthConfig, HostConfig, HostConfigLogConfig, NetworkingConfig,
 };
 
 use crate::opts::{self, cpus, device, duration, envfile, memory, mounts, ports, restart, ulimit};
@@ -139,7 +138,16 @@ pub struct CreateOptions {
     pub sysctl: Vec<String>,
     /// Connect a container to a network
     #[arg(long, visible_alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", visible_alias = "net-alias", alias = "alias")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// Publish a container's port(s) to the host
     #[arg(short = 'p', long)]
     pub publish: Vec<String>,
@@ -179,6 +187,12 @@ pub struct CreateOptions {
     /// Set custom DNS servers
     #[arg(long)]
     pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long, alias = "dns-opt")]
+    pub dns_option: Vec<String>,
     /// Expose a port or a range of ports
     #[arg(long)]
     pub expose: Vec<String>,
@@ -309,17 +323,17 @@ impl CreateOptions {
             .map(|h| add_host(h))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let network_mode = self.network.clone().unwrap_or_else(|| "default".to_owned());
-        let networking_config = match network_mode.as_str() {
-            "default" | "bridge" | "host" | "none" => None,
-            n if n.starts_with("container:") => None,
-            n => Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    n.to_owned(),
-                    EndpointSettings::default(),
-                )])),
-            }),
-        };
+        let (network_mode, endpoints_config) = opts::networks::endpoints(
+            &self.network,
+            &opts::networks::Plain {
+                aliases: &self.network_alias,
+                ipv4: self.ip.as_deref(),
+                ipv6: self.ip6.as_deref(),
+            },
+        )?;
+        let networking_config = endpoints_config.map(|e| NetworkingConfig {
+            endpoints_config: Some(e),
+        });
 
         let host_config = HostConfig {
             binds: non_empty(binds),
@@ -348,8 +362,8 @@ impl CreateOptions {
             blkio_device_write_bps: Some(Vec::new()),
             blkio_device_read_iops: Some(Vec::new()),
             blkio_device_write_iops: Some(Vec::new()),
-            dns_options: Some(Vec::new()),
-            dns_search: Some(Vec::new()),
+            dns_options: Some(self.dns_option.clone()),
+            dns_search: Some(self.dns_search.clone()),
             security_opt: non_empty(security_opt),
             group_add: non_empty(self.group_add.clone()),
             shm_size: self
@@ -657,6 +671,58 @@ mod tests {
         );
         assert_eq!(b["Healthcheck"]["Interval"], 5_000_000_000i64);
         assert_eq!(b["StopTimeout"], 3);
+    }
+
+    #[test]
+    fn networks_dns_and_hosts() {
+        let b = body(&[
+            "--network",
+            "front",
+            "--net",
+            "back",
+            "--network-alias",
+            "web",
+            "--alias",
+            "www",
+            "--ip",
+            "10.9.0.9",
+            "--dns",
+            "1.1.1.1",
+            "--dns-search",
+            "example.com",
+            "--dns-option",
+            "ndots:2",
+            "--dns-opt",
+            "timeout:1",
+            "--add-host",
+            "db:10.0.0.1",
+        ])
+        .unwrap();
+        let h = &b["HostConfig"];
+        assert_eq!(h["NetworkMode"], "front");
+        let eps = &b["NetworkingConfig"]["EndpointsConfig"];
+        assert_eq!(eps["front"]["Aliases"], serde_json::json!(["web", "www"]));
+        assert_eq!(eps["front"]["IPAMConfig"]["IPv4Address"], "10.9.0.9");
+        assert!(eps["back"].is_object());
+        assert!(eps["back"]["Aliases"].is_null());
+        assert_eq!(h["Dns"], serde_json::json!(["1.1.1.1"]));
+        assert_eq!(h["DnsSearch"], serde_json::json!(["example.com"]));
+        assert_eq!(h["DnsOptions"], serde_json::json!(["ndots:2", "timeout:1"]));
+        assert_eq!(h["ExtraHosts"], serde_json::json!(["db:10.0.0.1"]));
+
+        let b = body(&[]).unwrap();
+        assert_eq!(b["HostConfig"]["NetworkMode"], "default");
+        assert!(b["NetworkingConfig"].is_null());
+        assert_eq!(b["HostConfig"]["DnsSearch"], serde_json::json!([]));
+        let b = body(&["--network", "host"]).unwrap();
+        assert_eq!(b["HostConfig"]["NetworkMode"], "host");
+        assert!(b["NetworkingConfig"].is_null());
+        assert!(body(&["--network-alias", "web"])
+            .unwrap_err()
+            .contains("only supported for user-defined networks"));
+        assert!(body(&["--network", "a", "--network", "a"])
+            .unwrap_err()
+            .contains("specified multiple times"));
     }
 
     #[test]

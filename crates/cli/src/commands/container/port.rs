@@ -1,8 +1,10 @@
 //! `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`: the published ports from
-//! `GET /containers/{id}/json` (`NetworkSettings.Ports`), `80/tcp -> 0.0.0.0:8080`.
+//! `GET /containers/{id}/json` (`NetworkSettings.Ports`), `80/tcp -> 0.0.0.0:8080`, the
+//! lines in docker's natural order.
 
 use serde_json::Value;
 
+use crate::commands::volume::natural_cmp;
 use crate::commands::{print, Context};
 use crate::error::CliError;
 
@@ -19,6 +21,20 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     let info = api
         .block(api.client.container_inspect(&args.container, false))
         .map_err(|e| CliError::api(CX, e))?;
+    if let Some(p) = &args.port {
+        let n = p.split_once('/').map_or(p.as_str(), |(n, _)| n);
+        if n.parse::<u16>().is_err() {
+            let why = if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            return Err(CliError::bare(
+                1,
+                format!("Error: invalid port ({n}): strconv.ParseUint: parsing {n:?}: {why}"),
+            ));
+        }
+    }
     let lines = lines(&info["NetworkSettings"]["Ports"], args.port.as_deref());
     if let Some(p) = &args.port {
         if lines.is_empty() {
@@ -52,36 +68,22 @@ fn host_addr(b: &Value) -> String {
     }
 }
 
-/// Lines sorted by port as docker sorts them.
+/// The lines, sorted as docker sorts them (`sortorder.NaturalLess` of each line).
 fn lines(ports: &Value, only: Option<&str>) -> Vec<String> {
     let Some(map) = ports.as_object() else {
         return Vec::new();
     };
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort_by_key(|k| {
-        let (n, proto) = k.split_once('/').unwrap_or((k, ""));
-        (n.parse::<u32>().unwrap_or(0), proto.to_owned())
-    });
     let mut out = Vec::new();
-    for k in keys {
-        let bindings = map[k].as_array().cloned().unwrap_or_default();
+    for (k, bindings) in map {
+        let bindings = bindings.as_array().into_iter().flatten();
         match only {
-            Some(p) => {
-                if *k != with_proto(p) {
-                    continue;
-                }
-                for b in &bindings {
-                    out.push(format!("{}\n", host_addr(b)));
-                }
-            }
-            None => {
-                for b in &bindings {
-                    out.push(format!("{k} -> {}\n", host_addr(b)));
-                }
-            }
+            Some(p) if *k != with_proto(p) => {}
+            Some(_) => out.extend(bindings.map(host_addr)),
+            None => out.extend(bindings.map(|b| format!("{k} -> {}", host_addr(b)))),
         }
     }
-    out
+    out.sort_by(|a, b| natural_cmp(a, b));
+    out.into_iter().map(|l| l + "\n").collect()
 }
 
 #[cfg(test)]
@@ -105,5 +107,23 @@ mod tests {
         );
         assert_eq!(lines(&p, Some("443")), vec!["127.0.0.1:8443\n"]);
         assert!(lines(&p, Some("53/udp")).is_empty());
+        let p = serde_json::json!({
+            "8080/tcp": [{"HostIp":"127.0.0.1","HostPort":"9000"},{"HostIp":"0.0.0.0","HostPort":"18080"}],
+            "80/udp": [{"HostIp":"0.0.0.0","HostPort":"80"}],
+            "80/tcp": [{"HostIp":"0.0.0.0","HostPort":"80"}]
+        });
+        assert_eq!(
+            lines(&p, None),
+            vec![
+                "80/tcp -> 0.0.0.0:80\n",
+                "80/udp -> 0.0.0.0:80\n",
+                "8080/tcp -> 0.0.0.0:18080\n",
+                "8080/tcp -> 127.0.0.1:9000\n"
+            ]
+        );
+        assert_eq!(
+            lines(&p, Some("8080/tcp")),
+            vec!["0.0.0.0:18080\n", "127.0.0.1:9000\n"]
+        );
     }
 }

@@ -1,0 +1,340 @@
+//! Pull: a reference resolved to one platform's manifest, its config and layer blobs
+//! downloaded (a few at once) and verified into the image store, each layer unpacked as
+//! soon as it and the layers below it are in (so unpacking overlaps the downloads), and
+//! only then the reference written. A pull that fails at any point names no image; the
+//! verified blobs it completed stay in the store for the next attempt to reuse (a store
+//! sweep removes them if none comes).
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use berth_image::digest::DigestingReader;
+use berth_image::layer::compression::decompress;
+use berth_image::manifest::{Descriptor, Platform};
+use berth_image::{ChainId, Digest, Reference, Store};
+use serde::Deserialize;
+
+use crate::auth::credentials::Credentials;
+use crate::blob;
+use crate::client::{Access, Session};
+use crate::config::Options;
+use crate::error::Result;
+use crate::manifest;
+use crate::progress::{Event, Observer, Status};
+
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    pub platform: Platform,
+    pub credentials: Option<Credentials>,
+}
+
+/// What a pull did.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The reference written (with its tag, or the digest pulled).
+    pub reference: Reference,
+    /// The digest the registry knows the image by (an index's, for a multi-platform image).
+    pub digest: Digest,
+    /// The platform manifest's digest: the image in the store.
+    pub manifest_digest: Digest,
+    /// The config digest: the image id.
+    pub id: Digest,
+    /// Layers downloaded by this pull; 0 with everything already present.
+    pub downloaded: usize,
+    /// The reference named this image already before the pull.
+    pub up_to_date: bool,
+}
+
+#[derive(Deserialize)]
+struct ConfigProbe {
+    rootfs: RootFs,
+}
+
+#[derive(Deserialize)]
+struct RootFs {
+    diff_ids: Vec<Digest>,
+}
+
+/// The observer the pull's threads see: the caller's, plus the pull's own stop flag
+/// (set when one layer failed, so the others stop).
+struct Guarded<'a> {
+    inner: &'a dyn Observer,
+    stop: &'a AtomicBool,
+}
+
+impl Observer for Guarded<'_> {
+    fn event(&self, e: Event) {
+        self.inner.event(e)
+    }
+    fn cancelled(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.inner.cancelled()
+    }
+}
+
+/// Pulls `reference` into `store`.
+pub fn pull(
+    opts: &Options,
+    store: &Store,
+    reference: &Reference,
+    pull: &PullOptions,
+    obs: &dyn Observer,
+) -> Result<Pulled> {
+    let session = Session::open(
+        opts,
+        "pull",
+        reference.domain(),
+        reference.path(),
+        Access::Pull,
+        pull.credentials.clone(),
+    )?;
+    let s = &session;
+    let wanted = match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.to_owned(),
+        (None, None) => "latest".to_owned(),
+    };
+    let resolved = manifest::resolve(s, &wanted, &pull.platform)?;
+    let m = &resolved.parsed;
+    let before = store.images().get(reference).ok().flatten();
+
+    // The config: small, fetched whole through the store's verified write.
+    let stop = AtomicBool::new(false);
+    let guarded = Guarded {
+        inner: obs,
+        stop: &stop,
+    };
+    if !store.blobs().exists(&m.config.digest) {
+        blob::download(s, store, &m.config, &crate::progress::Quiet)?;
+    }
+    let config_bytes = store
+        .blobs()
+        .read(&m.config.digest)
+        .map_err(|e| s.scope.store(format!("config {}", m.config.digest), e))?;
+    let probe: ConfigProbe = serde_json::from_slice(&config_bytes)
+        .map_err(|e| s.scope.invalid(format!("config {}: {e}", m.config.digest)))?;
+    let diff_ids = probe.rootfs.diff_ids;
+    if diff_ids.len() != m.layers.len() {
+        return Err(s.scope.invalid(format!(
+            "config {} names {} layers, the manifest {}",
+            m.config.digest,
+            diff_ids.len(),
+            m.layers.len()
+        )));
+    }
+    let chains = ChainId::chain(&diff_ids);
+
+    // Which layers need what.
+    struct Need {
+        download: bool,
+        unpack: bool,
+    }
+    let needs: Vec<Need> = m
+        .layers
+        .iter()
+        .zip(&chains)
+        .map(|(l, c)| {
+            let unpack = !store.layers().exists(c);
+            Need {
+                download: !store.blobs().exists(&l.digest),
+                unpack,
+            }
+        })
+        .collect();
+    for (l, n) in m.layers.iter().zip(&needs) {
+        let status = match (n.download, n.unpack) {
+            (false, false) => Status::AlreadyExists,
+            (true, _) => Status::Waiting,
+            (false, true) => Status::DownloadComplete,
+        };
+        obs.event(Event {
+            digest: l.digest.clone(),
+            status,
+        });
+    }
+    let jobs: Vec<usize> = (0..m.layers.len()).filter(|&i| needs[i].download).collect();
+    let downloaded = jobs.len();
+
+    let next = AtomicUsize::new(0);
+    let outcome: Result<()> = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<(usize, Result<()>)>();
+        let workers = opts.parallel.max(1).min(jobs.len());
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (jobs, next, guarded, layers, needs, diff_ids) =
+                (&jobs, &next, &guarded, &m.layers, &needs, &diff_ids);
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= jobs.len() || guarded.cancelled() {
+                    break;
+                }
+                let i = jobs[k];
+                let d = &layers[i];
+                let mut r = blob::download(s, store, d, guarded);
+                if r.is_ok() {
+                    guarded.event(Event {
+                        digest: d.digest.clone(),
+                        status: Status::DownloadComplete,
+                    });
+                    // Unpacked already under this chain: the new blob must still be
+                    // what the config says, or a later save would emit a wrong layer.
+                    if !needs[i].unpack {
+                        r = check_diff_id(s, store, d, &diff_ids[i]);
+                    }
+                }
+                let failed = r.is_err();
+                let _ = tx.send((i, r));
+                if failed {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut ready: Vec<bool> = needs.iter().map(|n| !n.download).collect();
+        let result = (|| -> Result<()> {
+            for i in 0..m.layers.len() {
+                while !ready[i] {
+                    match rx.recv() {
+                        Ok((k, Ok(()))) => ready[k] = true,
+                        Ok((_, Err(e))) => return Err(e),
+                        Err(_) => return Err(s.scope.cancelled()),
+                    }
+                }
+                let d = &m.layers[i];
+                if needs[i].unpack {
+                    unpack(
+                        s,
+                        store,
+                        d,
+                        i.checked_sub(1).map(|p| &chains[p]),
+                        &diff_ids[i],
+                        &guarded,
+                    )?;
+                }
+                if needs[i].download || needs[i].unpack {
+                    obs.event(Event {
+                        digest: d.digest.clone(),
+                        status: Status::PullComplete,
+                    });
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        result
+    });
+    outcome?;
+
+    store
+        .blobs()
+        .put_bytes(&resolved.manifest.bytes)
+        .map_err(|e| s.scope.store("manifest", e))?;
+    let manifest_digest = resolved.manifest.digest.clone();
+    let set = |r: &Reference| {
+        store
+            .images()
+            .set(r, &manifest_digest)
+            .map_err(|e| s.scope.store(format!("tag {r}"), e))
+    };
+    set(reference)?;
+    // The digest it was pulled by, as Docker records it (RepoDigests).
+    if reference.digest().is_none() {
+        if let Ok(by_digest) =
+            Reference::parse(&format!("{}@{}", reference.name(), resolved.top.digest))
+        {
+            set(&by_digest)?;
+        }
+    }
+    Ok(Pulled {
+        reference: reference.clone(),
+        digest: resolved.top.digest.clone(),
+        up_to_date: before.as_ref() == Some(&manifest_digest) && downloaded == 0,
+        manifest_digest,
+        id: m.config.digest.clone(),
+        downloaded,
+    })
+}
+
+/// Unpacks a downloaded layer blob on top of `parent`, reporting progress in compressed
+/// bytes read; the store checks its DiffID.
+fn unpack(
+    s: &Session,
+    store: &Store,
+    d: &Descriptor,
+    parent: Option<&ChainId>,
+    diff_id: &Digest,
+    obs: &dyn Observer,
+) -> Result<()> {
+    let file = store
+        .blobs()
+        .get(&d.digest)
+        .map_err(|e| s.scope.store(format!("layer {}", d.digest), e))?;
+    let reader = Progress {
+        inner: io::BufReader::with_capacity(1 << 20, file),
+        digest: d.digest.clone(),
+        total: d.size,
+        pos: 0,
+        last: Instant::now() - Duration::from_secs(1),
+        obs,
+    };
+    store
+        .layers()
+        .unpack(parent, Some(diff_id), reader)
+        .map_err(|e| s.scope.store(format!("layer {}", d.digest), e))?;
+    Ok(())
+}
+
+/// Checks that a layer blob decompresses to `diff_id`.
+fn check_diff_id(s: &Session, store: &Store, d: &Descriptor, diff_id: &Digest) -> Result<()> {
+    let what = format!("layer {}", d.digest);
+    let file = store
+        .blobs()
+        .get(&d.digest)
+        .map_err(|e| s.scope.store(&what, e))?;
+    let (_, plain) = decompress(io::BufReader::new(file))
+        .map_err(|e| s.scope.invalid(format!("{what}: {e}")))?;
+    let mut r = DigestingReader::new(plain);
+    io::copy(&mut r, &mut io::sink()).map_err(|e| s.scope.invalid(format!("{what}: {e}")))?;
+    let (actual, _) = r.finish();
+    if &actual != diff_id {
+        return Err(s.scope.mismatch(
+            format!("{what} (uncompressed, the config's diff_id)"),
+            diff_id,
+            actual,
+        ));
+    }
+    Ok(())
+}
+
+struct Progress<'a, R> {
+    inner: R,
+    digest: Digest,
+    total: u64,
+    pos: u64,
+    last: Instant,
+    obs: &'a dyn Observer,
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.obs.cancelled() {
+            return Err(io::Error::other("cancelled"));
+        }
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        if self.last.elapsed() >= Duration::from_millis(100) || (n > 0 && self.pos == self.total) {
+            self.last = Instant::now();
+            self.obs.event(Event {
+                digest: self.digest.clone(),
+                status: Status::Extracting {
+                    current: self.pos,
+                    total: self.total,
+                },
+            });
+        }
+        Ok(n)
+    }
+}

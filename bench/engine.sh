@@ -116,7 +116,7 @@ ours() { set_cli "$1"; "${CLI[@]}" ps -aq --no-trunc --filter "name=${2:-$PFX-}"
 
 # shellcheck disable=SC2317  # (a trap: shellcheck 0.9 thinks it unreachable)
 cleanup() {
-  local rc=$? s p ids i
+  local rc=$? s ids
   set +e
   trap - EXIT INT TERM
   for s in "${SYS[@]}"; do
@@ -126,17 +126,7 @@ cleanup() {
     mapfile -t ids < <(ours "$s")
     [ ${#ids[@]} -gt 0 ] && rm_f "$s" "${ids[@]}" >/dev/null 2>&1
   done
-  if [ -n "$BERTHD_PID" ]; then
-    kill -TERM "$BERTHD_PID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do alive "$BERTHD_PID" || break; sleep 0.1; done
-    alive "$BERTHD_PID" && { log "berthd $BERTHD_PID still there after 5 s: SIGKILL"; kill -KILL "$BERTHD_PID" 2>/dev/null; }
-    wait "$BERTHD_PID" 2>/dev/null
-  fi
-  # shims of our berthd only (their command line names $W), then the containers they ran
-  for p in $(pgrep -f "berth-shim .*$W/"); do kill -KILL "$p" 2>/dev/null; done
-  delete_all_containers "$BIN/berth-runtime" "$W/run/runtime"
-  remove_tree "$W"
-  [ -e "/run/netns/$NETNS" ] && ip netns delete "$NETNS"
+  stop_berthd "$BIN" "$W" "$NETNS"
   [ -n "$PEERS_STARTED" ] && log "note: this run started the peers (20-up.sh); they are left running, stop them with $PEERS_DIR/99-down.sh"
   exit "$rc"
 }

@@ -80,7 +80,7 @@ rm_f() {
 
 # shellcheck disable=SC2317  # (a trap)
 cleanup() {
-  local rc=$? s p ids i
+  local rc=$? s ids
   set +e
   trap - EXIT INT TERM
   for s in "${SYS[@]}"; do
@@ -89,16 +89,7 @@ cleanup() {
     mapfile -t ids < <("${CLI[@]}" ps -aq --filter "name=$PFX-" 2>/dev/null)
     [ ${#ids[@]} -gt 0 ] && rm_f "$s" "${ids[@]}" >/dev/null 2>&1
   done
-  if [ -n "$BERTHD_PID" ]; then
-    kill -TERM "$BERTHD_PID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do alive "$BERTHD_PID" || break; sleep 0.1; done
-    alive "$BERTHD_PID" && kill -KILL "$BERTHD_PID" 2>/dev/null
-    wait "$BERTHD_PID" 2>/dev/null
-  fi
-  for p in $(pgrep -f "berth-shim .*$W/"); do kill -KILL "$p" 2>/dev/null; done
-  delete_all_containers "$BIN/berth-runtime" "$W/run/runtime"
-  remove_tree "$W"
-  [ -e "/run/netns/$NETNS" ] && ip netns delete "$NETNS"
+  stop_berthd "$BIN" "$W" "$NETNS"
   exit "$rc"
 }
 trap cleanup EXIT

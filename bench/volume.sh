@@ -57,22 +57,14 @@ B=("$BIN/berth" -H "unix://$BSOCK")
 
 # shellcheck disable=SC2317  # (a trap: shellcheck 0.9 thinks it unreachable)
 cleanup() {
-  local rc=$? p i
+  local rc=$?
   set +e
   trap - EXIT INT TERM
   if [ -n "$BERTHD_PID" ] && alive "$BERTHD_PID"; then
     "${B[@]}" rm -f "$NAME" >/dev/null 2>&1
     [ -n "$HAVE_VOLUMES" ] && "${B[@]}" volume rm -f "$VOL" >/dev/null 2>&1
-    kill -TERM "$BERTHD_PID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do alive "$BERTHD_PID" || break; sleep 0.1; done
-    alive "$BERTHD_PID" && { log "berthd $BERTHD_PID still there after 5 s: SIGKILL"; kill -KILL "$BERTHD_PID" 2>/dev/null; }
-    wait "$BERTHD_PID" 2>/dev/null
   fi
-  # shims of our berthd only (their command line names $W), then the containers they ran
-  for p in $(pgrep -f "berth-shim .*$W/"); do kill -KILL "$p" 2>/dev/null; done
-  delete_all_containers "$BIN/berth-runtime" "$W/run/runtime"
-  remove_tree "$W"
-  [ -e "/run/netns/$NETNS" ] && ip netns delete "$NETNS"
+  stop_berthd "$BIN" "$W" "$NETNS"
   exit "$rc"
 }
 trap cleanup EXIT

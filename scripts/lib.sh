@@ -150,3 +150,20 @@ start_berthd() {
     'http://x/images/create?fromSrc=-&repo=busybox&tag=latest' >"$work/import.out" ||
     die "importing busybox into berthd failed"
 }
+
+# stop_berthd BIN_DIR WORK NETNS: the other half of start_berthd, for cleanup traps: stop
+# berthd (SIGTERM, SIGKILL after 5 s), kill the shims of this berthd only (their command
+# lines name WORK) and delete the containers they ran, remove WORK and the namespace.
+stop_berthd() {
+  local bin=$1 work=$2 netns=$3 p i
+  if [ -n "${BERTHD_PID:-}" ]; then
+    kill -TERM "$BERTHD_PID" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do alive "$BERTHD_PID" || break; sleep 0.1; done
+    alive "$BERTHD_PID" && { log "berthd $BERTHD_PID still there after 5 s: SIGKILL"; kill -KILL "$BERTHD_PID" 2>/dev/null; }
+    wait "$BERTHD_PID" 2>/dev/null
+  fi
+  for p in $(pgrep -f "berth-shim .*$work/"); do kill -KILL "$p" 2>/dev/null; done
+  delete_all_containers "$bin/berth-runtime" "$work/run/runtime"
+  remove_tree "$work"
+  if [ -e "/run/netns/$netns" ]; then ip netns delete "$netns"; fi
+}

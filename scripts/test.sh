@@ -30,6 +30,8 @@ trap 'rm -rf "$bench_out"' EXIT
 BENCH_OUT=$bench_out RSS_N=1 bash bench/runtime.sh 3 >/dev/null
 log "bench/engine.sh smoke (berth only; the full run compares docker and podman)"
 BENCH_OUT=$bench_out SYSTEMS=berth bash bench/engine.sh 2 5 >/dev/null
+log "bench/network.sh smoke (berth only)"
+BENCH_OUT=$bench_out SYSTEMS=berth bash bench/network.sh 2 1 16 >/dev/null
 log "bench/volume.sh smoke"
 BENCH_OUT=$bench_out bash bench/volume.sh 1 16 >/dev/null
 

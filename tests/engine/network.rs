@@ -62,6 +62,9 @@ fn names_resolve_on_user_networks_only(c: Client) {
     d.run(c, &["run", "-d", "--name", "plain", "busybox", "sleep", "60"]).ok();
     let r = d.run(c, &["run", "--rm", "busybox", "ping", "-c1", "-W1", "plain"]);
     assert_ne!(r.code, 0, "a name resolved on the default bridge: {r:?}");
+    // Unless linked: then name and alias are in /etc/hosts.
+    let r = d.run(c, &["run", "--rm", "--link", "plain:pl", "busybox", "sh", "-c", "ping -c1 -W2 pl >/dev/null && ping -c1 -W2 plain >/dev/null && echo linked"]).ok();
+    assert_eq!(r.stdout, "linked\n");
 }
 
 fn published_port_answers_on_loopback_own_address_and_from_containers(c: Client) {

@@ -47,10 +47,7 @@ pub fn host_ifname(container_id: &str, network_id: &str) -> String {
 
 /// A fresh endpoint id (64 hex digits, as Docker's).
 pub fn new_id(container_id: &str, network_id: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = crate::network::now_unix_nanos();
     hex::encode(Sha256::digest(format!("{container_id}/{network_id}/{nanos}")))
 }
 

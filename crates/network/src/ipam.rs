@@ -137,7 +137,7 @@ mod tests {
             id: "x".repeat(64),
             name: "n".into(),
             driver: "bridge".into(),
-            created: String::new(),
+            created: 0,
             gateway: gateway_for(&subnet, None).unwrap(),
             subnet,
             ip_range: range.map(|r| r.parse().unwrap()),

@@ -19,7 +19,7 @@ use crate::firewall::{self, BridgeRules};
 use crate::ipam;
 use crate::link::{self, Netlink};
 use crate::netns;
-use crate::network::{self, CreateOptions, Network, DEFAULT_BRIDGE, DEFAULT_NETWORK};
+use crate::network::{self, now_unix_nanos, CreateOptions, Network, DEFAULT_BRIDGE, DEFAULT_NETWORK};
 use crate::ports::{self, PortMapping, PortRequest, Proto};
 use crate::store::Store;
 
@@ -94,7 +94,7 @@ impl NetnsPool {
     /// A new pinned namespace with `lo` up, under a name no container or earlier daemon
     /// used (time and a counter).
     async fn make(&self) -> Result<PathBuf> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = now_unix_nanos();
         let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = self.dir.join(format!("n{nanos:x}-{n}"));
         netns::create(&path)?;
@@ -145,33 +145,8 @@ impl NetnsPool {
     }
 }
 
-fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_nanos()
-    )
-}
-
 fn new_network_id(name: &str) -> String {
-    hex::encode(Sha256::digest(format!("{name}/{}", now_rfc3339())))
+    hex::encode(Sha256::digest(format!("{name}/{}", now_unix_nanos())))
 }
 
 /// The sysctls a bridge network needs: forwarding in the daemon's namespace, and
@@ -217,7 +192,7 @@ impl Manager {
                 id: new_network_id(name),
                 name: name.to_owned(),
                 driver: driver.to_owned(),
-                created: now_rfc3339(),
+                created: now_unix_nanos(),
                 gateway: if is_bridge { ipam::gateway_for(&subnet, None)? } else { Ipv4Addr::UNSPECIFIED },
                 subnet,
                 ip_range: None,
@@ -365,7 +340,7 @@ impl Manager {
             id,
             name: o.name.clone(),
             driver,
-            created: now_rfc3339(),
+            created: now_unix_nanos(),
             subnet,
             gateway,
             ip_range,

@@ -24,7 +24,8 @@ pub struct Network {
     pub name: String,
     /// `bridge`, or `host` / `none` for Docker's two predefined pseudo-networks.
     pub driver: String,
-    pub created: String,
+    /// When it was made, in nanoseconds since the epoch.
+    pub created: u64,
     pub subnet: Ipv4Net,
     pub gateway: Ipv4Addr,
     /// Where dynamic addresses come from (`--ip-range`); the whole subnet when unset.
@@ -65,6 +66,15 @@ impl Network {
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }
+}
+
+/// Now, in nanoseconds since the epoch (record times; the engine formats them for the
+/// API), also what makes generated names unique.
+pub(crate) fn now_unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 /// What `network create` asks for.

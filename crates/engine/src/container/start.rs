@@ -115,7 +115,7 @@ pub fn is_mount_point(p: &Path) -> bool {
 /// On a user-defined network the resolver is the embedded DNS on the network's gateway
 /// (which forwards what it does not know to the daemon's resolvers); elsewhere the
 /// host's resolvers are copied, as Docker does.
-fn write_etc(c: &Container, r: &crate::container::record::Record) -> Result<()> {
+fn write_etc(c: &Container, r: &crate::container::record::Record, links: &[String]) -> Result<()> {
     let hostname = r.config.hostname.as_deref().unwrap_or("");
     let write = |name: &str, body: String| {
         let p = c.dir.join(name);
@@ -129,6 +129,9 @@ fn write_etc(c: &Container, r: &crate::container::record::Record) -> Result<()> 
         if let Some((name, ip)) = extra.split_once(':') {
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
+    }
+    for l in links {
+        hosts.push_str(l);
     }
     for ep in &r.net.endpoints {
         hosts.push_str(&format!("{}\t{hostname}\n", ep.ip));
@@ -204,7 +207,8 @@ async fn launch(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let own_netns = crate::network::setup::attach(d, c).await?;
     let t_net = t0.elapsed();
     let r = c.record();
-    write_etc(c, &r)?;
+    let links = crate::network::links::hosts_entries(d, &r)?;
+    write_etc(c, &r, &links)?;
     let user = user::resolve(
         &root,
         r.config.user.as_deref().unwrap_or(""),

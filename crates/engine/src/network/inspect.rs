@@ -167,7 +167,7 @@ pub fn network(n: &Network, members: Option<Vec<(String, String, Endpoint)>>) ->
     json!({
         "Name": n.name,
         "Id": n.id,
-        "Created": n.created,
+        "Created": crate::clock::rfc3339_nanos(std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n.created)),
         "Scope": "local",
         "Driver": n.driver,
         "EnableIPv4": true,

@@ -6,6 +6,7 @@
 
 pub mod connect;
 pub mod inspect;
+pub mod links;
 pub mod list;
 pub mod setup;
 

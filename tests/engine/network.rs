@@ -55,6 +55,10 @@ fn names_resolve_on_user_networks_only(c: Client) {
     });
     assert!(ok, "web by name and alias on the user network: {last}");
     // resolv.conf names the embedded DNS, the gateway.
+    // A rename is seen by the DNS at once.
+    d.run(c, &["rename", "web", "site"]).ok();
+    let r = d.run(c, &["run", "--rm", "--network", "front", "busybox", "wget", "-qO-", "http://site/"]).ok();
+    assert_eq!(r.stdout, "hello-from-web\n");
     let gw = d.run(c, &["network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "front"]).ok().out().to_owned();
     let r = d.run(c, &["run", "--rm", "--network", "front", "busybox", "cat", "/etc/resolv.conf"]).ok();
     assert!(r.stdout.contains(&format!("nameserver {gw}")), "{r:?}");

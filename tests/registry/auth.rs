@@ -44,7 +44,9 @@ fn scenario(c: Client, auth: Auth) {
 
     d.run(c, &["push", &img]).ok();
     d.run(c, &["rmi", &img]).ok();
-    d.run(c, &["pull", &img]).ok();
+    // The other CLI reads the same login: docker and berth share config.json.
+    let other = if c == Client::Berth { Client::Docker } else { Client::Berth };
+    d.run(other, &["pull", &img]).ok();
     assert_eq!(image_id(&d, c, &img), id);
 
     d.run(c, &["logout", &host]).ok();

@@ -534,6 +534,11 @@ impl Manager {
         }
     }
 
+    /// Replaces the names the embedded DNS answers for an endpoint (after a rename).
+    pub fn set_dns_names(&self, container_id: &str, ep: &Endpoint) {
+        self.dns.add(&ep.network_id, container_id, ep.dns_names.clone(), ep.ip);
+    }
+
     /// Detaches an endpoint: the names leave the DNS, the address returns to the pool,
     /// the veth pair goes (deleting one end deletes both).
     ///

@@ -24,6 +24,8 @@ pub mod rmi;
 pub mod save;
 pub mod system_prune;
 pub mod tag;
+#[cfg(test)]
+pub(crate) mod test_args;
 pub mod version;
 pub mod volume;
 
@@ -60,6 +62,32 @@ impl Api {
     /// Runs `f` to completion.
     pub fn block<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
+    }
+
+    /// `op` for each of `names`, one after another as docker's CLI asks for them: the
+    /// answers of those that succeeded, in order, and whether any failed (each failure
+    /// already reported, `Error response from daemon: …`).
+    pub fn each_found<'a, T, Fut>(
+        &'a self,
+        cx: &str,
+        names: &'a [String],
+        op: impl Fn(&'a Client, &'a str) -> Fut,
+    ) -> (Vec<T>, bool)
+    where
+        Fut: Future<Output = berth_api_client::Result<T>>,
+    {
+        let mut found = Vec::new();
+        let mut failed = false;
+        for name in names {
+            match self.block(op(&self.client, name)) {
+                Ok(v) => found.push(v),
+                Err(e) => {
+                    crate::error::report_api(cx, e);
+                    failed = true;
+                }
+            }
+        }
+        (found, failed)
     }
 }
 

@@ -1,10 +1,10 @@
 //! `berth pull [--platform P] [-q] NAME[:TAG|@DIGEST]`: `POST /images/create?fromImage&tag`
 //! with the login stored for the registry (docker's `config.json`) as `X-Registry-Auth`.
 //! On a terminal the progress stream is drawn as docker draws it, one line per layer
-//! updated in place (bars for downloads and extraction); otherwise printed line by line
-//! as docker prints it without a terminal (`latest: Pulling from library/busybox`,
-//! `Digest: …`, `Status: …`), then the reference. An error in the stream is printed and
-//! exits 1.
+//! updated in place (bars for downloads and extraction, with the transfer rate);
+//! otherwise printed line by line as docker prints it without a terminal (`latest: Pulling
+//! from library/busybox`, `Digest: …`, `Status: …`), then the reference. An error in the
+//! stream is printed and exits 1.
 
 use std::io::Write;
 
@@ -124,6 +124,8 @@ pub struct Progress {
     tty: bool,
     to_stderr: bool,
     ids: Vec<String>,
+    /// When each id's transfer started and at which byte: for the rate shown.
+    started: std::collections::HashMap<String, (std::time::Instant, u64)>,
 }
 
 impl Progress {
@@ -133,7 +135,7 @@ impl Progress {
         } else {
             crate::stdio::terminal::stdout_is_tty()
         };
-        Progress { tty, to_stderr, ids: Vec::new() }
+        Progress { tty, to_stderr, ids: Vec::new(), started: Default::default() }
     }
 
     fn write(&self, text: &str) {
@@ -164,7 +166,20 @@ impl Progress {
             self.write(&format!("{status}\n"));
             return;
         }
-        let line = if bar.is_empty() { format!("{id}: {status}") } else { format!("{id}: {status} {bar}") };
+        let current = v.pointer("/progressDetail/current").and_then(Value::as_u64);
+        let rate = match (status, current) {
+            ("Downloading" | "Pushing", Some(now)) => {
+                let (t0, b0) = *self.started.entry(id.to_owned()).or_insert((std::time::Instant::now(), now));
+                let secs = t0.elapsed().as_secs_f64();
+                (secs > 0.2).then(|| format!(" {:.1}MB/s", (now - b0.min(now)) as f64 / secs / 1e6))
+            }
+            _ => None,
+        };
+        let line = match (bar.is_empty(), rate) {
+            (true, _) => format!("{id}: {status}"),
+            (false, Some(r)) => format!("{id}: {status} {bar}{r}"),
+            (false, None) => format!("{id}: {status} {bar}"),
+        };
         match self.ids.iter().position(|i| i == id) {
             None => {
                 self.ids.push(id.to_owned());

@@ -40,6 +40,18 @@ pub fn rows(
     })
 }
 
+/// `--format json` of list rows: one compact object a line, without the `Label` map that
+/// only serves the templates' `.Label "key"`.
+pub fn json_lines(rows: &[Value]) -> String {
+    rows.iter()
+        .map(|r| {
+            let mut m = r.as_object().cloned().unwrap_or_default();
+            m.remove("Label");
+            format!("{}\n", template::json(&Value::Object(m)))
+        })
+        .collect()
+}
+
 /// JSON indented by four spaces, as `docker inspect` prints it.
 pub fn pretty_json(value: &Value) -> String {
     use serde::Serialize;

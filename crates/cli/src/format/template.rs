@@ -33,7 +33,7 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 /// A parsed `--format` template.
 #[derive(Debug, Clone, PartialEq)]
@@ -888,13 +888,10 @@ impl Exec {
                 .enumerate()
                 .map(|(i, e)| (Value::from(i), e.clone()))
                 .collect(),
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                keys.into_iter()
-                    .map(|k| (Value::String(k.clone()), m[k].clone()))
-                    .collect()
-            }
+            Value::Object(m) => sorted_entries(m)
+                .into_iter()
+                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+                .collect(),
             Value::Number(n) if n.as_u64().is_some() && b.pipe.vars.len() > 1 => {
                 return Err(fail(format!(
                     "template: can't use {n} to iterate over more than one variable"
@@ -1088,6 +1085,30 @@ fn go_type(v: &Value) -> &'static str {
     }
 }
 
+/// Go's error for an argument of the wrong type, `expected` naming the Go type wanted.
+fn wrong_type(expected: &str, got: &Value) -> Fail {
+    fail(format!(
+        "template: wrong type for value; expected {expected}; got {}",
+        go_type(got)
+    ))
+}
+
+/// The first argument and the rest, for the functions that want at least one.
+fn split_args<'a>(name: &str, args: &'a [Value]) -> Eval<(&'a Value, &'a [Value])> {
+    args.split_first().ok_or_else(|| {
+        fail(format!(
+            "template: wrong number of args for {name}: want at least 1 got 0"
+        ))
+    })
+}
+
+/// The elements of a map in key order, as Go's templates and fmt visit them.
+fn sorted_entries(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
 fn int_arg(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
@@ -1117,20 +1138,10 @@ fn call(name: &str, args: &[Value]) -> Eval<Value> {
             Value::String(s) => Ok(s.clone()),
             Value::Null => Ok(String::new()),
             Value::Number(_) | Value::Bool(_) => Ok(go_string(v)),
-            other => Err(fail(format!(
-                "template: wrong type for value; expected string; got {}",
-                go_type(other)
-            ))),
+            other => Err(wrong_type("string", other)),
         }
     };
-    let int = |v: &Value| -> Eval<i64> {
-        int_arg(v).ok_or_else(|| {
-            fail(format!(
-                "template: wrong type for value; expected int; got {}",
-                go_type(v)
-            ))
-        })
-    };
+    let int = |v: &Value| -> Eval<i64> { int_arg(v).ok_or_else(|| wrong_type("int", v)) };
     Ok(match name {
         "json" => {
             arity(1)?;
@@ -1165,12 +1176,7 @@ fn call(name: &str, args: &[Value]) -> Eval<Value> {
                     Value::String(items.iter().map(go_string).collect::<Vec<_>>().join(&sep))
                 }
                 Value::Null => Value::String(String::new()),
-                other => {
-                    return Err(fail(format!(
-                        "template: wrong type for value; expected []string; got {}",
-                        go_type(other)
-                    )))
-                }
+                other => return Err(wrong_type("[]string", other)),
             }
         }
         "truncate" => {
@@ -1189,9 +1195,7 @@ fn call(name: &str, args: &[Value]) -> Eval<Value> {
             }
         }
         "index" => {
-            let (item, keys) = args.split_first().ok_or_else(|| {
-                fail("template: wrong number of args for index: want at least 1 got 0")
-            })?;
+            let (item, keys) = split_args(name, args)?;
             let mut item = item.clone();
             for key in keys {
                 item = index(&item, key).map_err(err)?;
@@ -1199,9 +1203,7 @@ fn call(name: &str, args: &[Value]) -> Eval<Value> {
             item
         }
         "slice" => {
-            let (item, idx) = args.split_first().ok_or_else(|| {
-                fail("template: wrong number of args for slice: want at least 1 got 0")
-            })?;
+            let (item, idx) = split_args(name, args)?;
             slice(item, idx).map_err(err)?
         }
         "len" => {
@@ -1229,14 +1231,9 @@ fn call(name: &str, args: &[Value]) -> Eval<Value> {
             Value::String(format!("{}\n", parts.join(" ")))
         }
         "printf" => {
-            let (f, rest) = args.split_first().ok_or_else(|| {
-                fail("template: wrong number of args for printf: want at least 1 got 0")
-            })?;
+            let (f, rest) = split_args(name, args)?;
             let Value::String(f) = f else {
-                return Err(fail(format!(
-                    "template: wrong type for value; expected string; got {}",
-                    go_type(f)
-                )));
+                return Err(wrong_type("string", f));
             };
             Value::String(sprintf(f, rest))
         }
@@ -1246,11 +1243,8 @@ fn call(name: &str, args: &[Value]) -> Eval<Value> {
         }
         "and" | "or" => {
             // Only the deciding argument or the last reaches here.
-            args.last().cloned().ok_or_else(|| {
-                fail(format!(
-                    "template: wrong number of args for {name}: want at least 1 got 0"
-                ))
-            })?
+            split_args(name, args)?;
+            args[args.len() - 1].clone()
         }
         "eq" => {
             let (a, rest) = match args {
@@ -1304,31 +1298,24 @@ fn title(s: &str) -> String {
 }
 
 fn index(item: &Value, key: &Value) -> Result<Value, String> {
+    // `key` as a position below `len` in a `what`.
+    let position = |what: &str, len: usize| -> Result<usize, String> {
+        let i = int_arg(key)
+            .ok_or_else(|| format!("cannot index {what} with type {}", go_type(key)))?;
+        usize::try_from(i)
+            .ok()
+            .filter(|&i| i < len)
+            .ok_or_else(|| format!("index out of range: {i}"))
+    };
     match (item, key) {
-        (Value::Array(a), k) => {
-            let i = int_arg(k)
-                .ok_or_else(|| format!("cannot index slice/array with type {}", go_type(k)))?;
-            usize::try_from(i)
-                .ok()
-                .and_then(|i| a.get(i))
-                .cloned()
-                .ok_or_else(|| format!("index out of range: {i}"))
-        }
+        (Value::Array(a), _) => Ok(a[position("slice/array", a.len())?].clone()),
         // A missing key is the zero value in Go, not an error.
         (Value::Object(m), Value::String(k)) => {
             Ok(m.get(k).cloned().unwrap_or(Value::String(String::new())))
         }
         (Value::Null, Value::String(_)) => Ok(Value::String(String::new())),
         (Value::Object(_), k) => Err(format!("value has type {}; should be string", go_type(k))),
-        (Value::String(s), k) => {
-            let i = int_arg(k)
-                .ok_or_else(|| format!("cannot index string with type {}", go_type(k)))?;
-            usize::try_from(i)
-                .ok()
-                .and_then(|i| s.as_bytes().get(i))
-                .map(|b| Value::from(*b))
-                .ok_or_else(|| format!("index out of range: {i}"))
-        }
+        (Value::String(s), _) => Ok(Value::from(s.as_bytes()[position("string", s.len())?])),
         (Value::Null, _) => Err("index of untyped nil".to_owned()),
         (other, _) => Err(format!("can't index item of type {}", go_type(other))),
     }
@@ -1411,24 +1398,24 @@ fn go_string(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => go_number(n),
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(go_string).collect();
-            format!("[{}]", items.join(" "))
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let mut out = String::from("map[");
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(' ');
-                }
-                let _ = write!(out, "{k}:{}", go_string(&map[k]));
-            }
-            out.push(']');
-            out
-        }
+        Value::Array(items) => go_list(items, go_string),
+        Value::Object(map) => go_map(map, |k, v| format!("{k}:{}", go_string(v))),
     }
+}
+
+/// A list as Go's fmt prints it, `[a b]`, each element printed by `elem`.
+fn go_list(items: &[Value], elem: impl Fn(&Value) -> String) -> String {
+    let items: Vec<String> = items.iter().map(elem).collect();
+    format!("[{}]", items.join(" "))
+}
+
+/// A map as Go's fmt prints it, `map[k:v k:v]` in key order, each `k:v` from `entry`.
+fn go_map(map: &Map<String, Value>, entry: impl Fn(&String, &Value) -> String) -> String {
+    let items: Vec<String> = sorted_entries(map)
+        .into_iter()
+        .map(|(k, v)| entry(k, v))
+        .collect();
+    format!("map[{}]", items.join(" "))
 }
 
 fn go_number(n: &Number) -> String {
@@ -1656,22 +1643,11 @@ fn format_arg(v: &Value, verb: char, spec: &Spec) -> String {
         _ => format!("%!{verb}({}={})", go_type(v), go_string(v)),
     };
     match v {
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(|e| format_arg(e, verb, spec)).collect();
-            format!("[{}]", items.join(" "))
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let items: Vec<String> = keys
-                .into_iter()
-                .map(|k| {
-                    let key = format_arg(&Value::String(k.clone()), verb, spec);
-                    format!("{key}:{}", format_arg(&map[k], verb, spec))
-                })
-                .collect();
-            format!("map[{}]", items.join(" "))
-        }
+        Value::Array(items) => go_list(items, |e| format_arg(e, verb, spec)),
+        Value::Object(map) => go_map(map, |k, e| {
+            let key = format_arg(&Value::String(k.clone()), verb, spec);
+            format!("{key}:{}", format_arg(e, verb, spec))
+        }),
         Value::Null if verb == 'v' => spec.pad("<nil>".to_owned(), false),
         Value::Null => bad(),
         Value::Bool(b) if matches!(verb, 'v' | 't') => spec.pad(b.to_string(), false),
@@ -1772,6 +1748,13 @@ mod tests {
         Template::parse(t).unwrap().render(v).unwrap()
     }
 
+    /// Each template of `cases` rendered with `v`, against what it must print.
+    fn renders(v: &Value, cases: &[(&str, &str)]) {
+        for (t, want) in cases {
+            assert_eq!(render(t, v), *want, "{t}");
+        }
+    }
+
     fn render_err(t: &str, v: &Value) -> String {
         match Template::parse(t) {
             Ok(t) => t.render(v).unwrap_err(),
@@ -1782,30 +1765,42 @@ mod tests {
     #[test]
     fn fields_text_and_escapes() {
         let v = json!({"Repository": "busybox", "Tag": "latest", "N": 3});
-        assert_eq!(render("{{.Repository}}:{{.Tag}}", &v), "busybox:latest");
-        assert_eq!(render("{{ .Repository }}\\t{{.N}}\\n", &v), "busybox\t3\n");
-        assert_eq!(render("plain", &v), "plain");
+        renders(
+            &v,
+            &[
+                ("{{.Repository}}:{{.Tag}}", "busybox:latest"),
+                ("{{ .Repository }}\\t{{.N}}\\n", "busybox\t3\n"),
+                ("plain", "plain"),
+            ],
+        );
     }
 
     #[test]
     fn nested_paths_json_and_functions() {
         let v = json!({"RootFS": {"Type": "layers", "Layers": ["a", "b"]}, "Name": "Box"});
-        assert_eq!(render("{{.RootFS.Type}}", &v), "layers");
-        assert_eq!(render("{{.RootFS.Layers}}", &v), "[a b]");
-        assert_eq!(render("{{json .RootFS.Layers}}", &v), r#"["a","b"]"#);
-        assert_eq!(render("{{index .RootFS.Layers 1}}", &v), "b");
-        assert_eq!(render(r#"{{index .RootFS "Type"}}"#, &v), "layers");
-        assert_eq!(render("{{upper .Name}} {{lower .Name}}", &v), "BOX box");
-        assert_eq!(render("{{.RootFS}}", &v), "map[Layers:[a b] Type:layers]");
+        renders(
+            &v,
+            &[
+                ("{{.RootFS.Type}}", "layers"),
+                ("{{.RootFS.Layers}}", "[a b]"),
+                ("{{json .RootFS.Layers}}", r#"["a","b"]"#),
+                ("{{index .RootFS.Layers 1}}", "b"),
+                (r#"{{index .RootFS "Type"}}"#, "layers"),
+                ("{{upper .Name}} {{lower .Name}}", "BOX box"),
+                ("{{.RootFS}}", "map[Layers:[a b] Type:layers]"),
+            ],
+        );
     }
 
     #[test]
     fn field_with_key_argument() {
         let v = json!({"Label": {"com.x": "1"}});
-        assert_eq!(render(r#"{{.Label "com.x"}}"#, &v), "1");
-        assert_eq!(
-            render(r#"{{.Label "nope"}}|{{"com.x" | .Label}}"#, &v),
-            "|1"
+        renders(
+            &v,
+            &[
+                (r#"{{.Label "com.x"}}"#, "1"),
+                (r#"{{.Label "nope"}}|{{"com.x" | .Label}}"#, "|1"),
+            ],
         );
         assert_eq!(
             Template::parse(r#"table {{.Label "com.x"}}"#)
@@ -1917,37 +1912,24 @@ mod tests {
             "Empty": [],
             "Null": null
         });
-        assert_eq!(
-            render(
-                "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-                &v
-            ),
-            "10.0.0.2 10.0.0.3 "
-        );
-        assert_eq!(
-            render("{{range $k, $v := .Labels}}{{$k}}={{$v}} {{end}}", &v),
-            "a=1 b=2 "
-        );
-        assert_eq!(render("{{range $v := .Args}}<{{$v}}>{{end}}", &v), "<x><y>");
-        assert_eq!(
-            render("{{range $i, $a := .Args}}{{$i}}{{$a}}{{end}}", &v),
-            "0x1y"
-        );
-        assert_eq!(render("{{range .Empty}}x{{else}}none{{end}}", &v), "none");
-        assert_eq!(render("{{range .Null}}x{{else}}none{{end}}", &v), "none");
-        assert_eq!(render("{{range .Missing}}x{{else}}none{{end}}", &v), "none");
-        assert_eq!(render("{{range 3}}{{.}}{{end}}", &v), "012");
-        // `$` is the root inside the loop; variables set inside do not leak out.
-        assert_eq!(
-            render("{{range .Args}}{{.}}{{len $.Args}}{{end}}", &v),
-            "x2y2"
-        );
-        assert_eq!(
-            render(
-                "{{range .Args}}{{if eq . \"y\"}}{{break}}{{end}}{{.}}{{end}}|{{range .Args}}{{if eq . \"x\"}}{{continue}}{{end}}{{.}}{{end}}",
-                &v
-            ),
-            "x|y"
+        renders(
+            &v,
+            &[
+                ("{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", "10.0.0.2 10.0.0.3 "),
+                ("{{range $k, $v := .Labels}}{{$k}}={{$v}} {{end}}", "a=1 b=2 "),
+                ("{{range $v := .Args}}<{{$v}}>{{end}}", "<x><y>"),
+                ("{{range $i, $a := .Args}}{{$i}}{{$a}}{{end}}", "0x1y"),
+                ("{{range .Empty}}x{{else}}none{{end}}", "none"),
+                ("{{range .Null}}x{{else}}none{{end}}", "none"),
+                ("{{range .Missing}}x{{else}}none{{end}}", "none"),
+                ("{{range 3}}{{.}}{{end}}", "012"),
+                // `$` is the root inside the loop; variables set inside do not leak out.
+                ("{{range .Args}}{{.}}{{len $.Args}}{{end}}", "x2y2"),
+                (
+                    "{{range .Args}}{{if eq . \"y\"}}{{break}}{{end}}{{.}}{{end}}|{{range .Args}}{{if eq . \"x\"}}{{continue}}{{end}}{{.}}{{end}}",
+                    "x|y",
+                ),
+            ],
         );
         let mut names = Vec::new();
         for name in ["a", "b"] {
@@ -1962,53 +1944,37 @@ mod tests {
             "State": {"Running": true, "Status": "running", "ExitCode": 0, "Health": null},
             "Name": "web", "Empty": "", "Zero": 0, "List": [], "Map": {}, "Config": {"Env": ["A=1"]}
         });
-        assert_eq!(
-            render("{{if .State.Running}}up{{else}}down{{end}}", &v),
-            "up"
-        );
-        assert_eq!(render("{{if .Empty}}a{{else if .Zero}}b{{else if .List}}c{{else if .Map}}d{{else}}e{{end}}", &v), "e");
-        assert_eq!(render("{{if eq .State.Status \"exited\"}}x{{else if eq .State.Status \"running\" \"paused\"}}y{{end}}", &v), "y");
-        assert_eq!(render("{{with .Config}}{{index .Env 0}}{{end}}", &v), "A=1");
-        assert_eq!(
-            render(
-                "{{with .State.Health}}{{.Status}}{{else}}no health{{end}}",
-                &v
-            ),
-            "no health"
-        );
-        assert_eq!(
-            render("{{with .Nope}}x{{else with .Name}}{{.}}{{end}}", &v),
-            "web"
-        );
-        // Missing fields and fields of null are false in conditions.
-        assert_eq!(
-            render("{{if .State.Health.Status}}x{{else}}y{{end}}", &v),
-            "y"
-        );
-        assert_eq!(render("{{if not .State.Nope}}none{{end}}", &v), "none");
-        assert_eq!(
-            render(
-                "{{if and .State.Running (not .State.ExitCode)}}ok{{end}}",
-                &v
-            ),
-            "ok"
-        );
-        assert_eq!(
-            render(
-                "{{or .Empty .Zero \"dflt\"}}|{{and .Name .Zero}}|{{and .Name \"x\"}}",
-                &v
-            ),
-            "dflt|0|x"
-        );
-        assert_eq!(render("{{if or .Nope .Name}}yes{{end}}", &v), "yes");
-        assert_eq!(render("{{if $x := .Name}}{{$x}}{{end}}", &v), "web");
-        assert_eq!(
-            render("{{if gt .State.ExitCode 0}}failed{{else}}fine{{end}}", &v),
-            "fine"
-        );
-        assert_eq!(
-            render("{{lt 1 2}} {{le 2 2}} {{gt 1.5 2}} {{ge \"b\" \"a\"}} {{ne .Name \"x\"}} {{eq 1 1.0}}", &v),
-            "true true false true true true"
+        renders(
+            &v,
+            &[
+                ("{{if .State.Running}}up{{else}}down{{end}}", "up"),
+                (
+                    "{{if .Empty}}a{{else if .Zero}}b{{else if .List}}c{{else if .Map}}d{{else}}e{{end}}",
+                    "e",
+                ),
+                (
+                    "{{if eq .State.Status \"exited\"}}x{{else if eq .State.Status \"running\" \"paused\"}}y{{end}}",
+                    "y",
+                ),
+                ("{{with .Config}}{{index .Env 0}}{{end}}", "A=1"),
+                ("{{with .State.Health}}{{.Status}}{{else}}no health{{end}}", "no health"),
+                ("{{with .Nope}}x{{else with .Name}}{{.}}{{end}}", "web"),
+                // Missing fields and fields of null are false in conditions.
+                ("{{if .State.Health.Status}}x{{else}}y{{end}}", "y"),
+                ("{{if not .State.Nope}}none{{end}}", "none"),
+                ("{{if and .State.Running (not .State.ExitCode)}}ok{{end}}", "ok"),
+                (
+                    "{{or .Empty .Zero \"dflt\"}}|{{and .Name .Zero}}|{{and .Name \"x\"}}",
+                    "dflt|0|x",
+                ),
+                ("{{if or .Nope .Name}}yes{{end}}", "yes"),
+                ("{{if $x := .Name}}{{$x}}{{end}}", "web"),
+                ("{{if gt .State.ExitCode 0}}failed{{else}}fine{{end}}", "fine"),
+                (
+                    "{{lt 1 2}} {{le 2 2}} {{gt 1.5 2}} {{ge \"b\" \"a\"}} {{ne .Name \"x\"}} {{eq 1 1.0}}",
+                    "true true false true true true",
+                ),
+            ],
         );
     }
 
@@ -2019,34 +1985,21 @@ mod tests {
             "NetworkSettings": {"Networks": {"mynet": {"IPAddress": "172.18.0.2"}}},
             "IPAM": {"Config": [{"Subnet": "10.1.0.0/16", "Gateway": "10.1.0.1"}]}
         });
-        assert_eq!(
-            render(
-                r#"{{(index .NetworkSettings.Networks "mynet").IPAddress}}"#,
-                &v
-            ),
-            "172.18.0.2"
-        );
-        assert_eq!(render("{{(index .IPAM.Config 0).Gateway}}", &v), "10.1.0.1");
-        assert_eq!(render("{{$.Name}}", &v), "web");
-        assert_eq!(
-            render("{{$n := .Name}}{{$n}}-{{$n | upper}}", &v),
-            "web-WEB"
-        );
-        assert_eq!(
-            render("{{$c := index .IPAM.Config 0}}{{$c.Subnet}}", &v),
-            "10.1.0.0/16"
-        );
-        assert_eq!(
-            render("{{$x := 1}}{{if true}}{{$x = 2}}{{end}}{{$x}}", &v),
-            "2"
-        );
-        assert_eq!(
-            render("{{with $x := .Name}}{{$x}}{{.}}{{end}}", &v),
-            "webweb"
-        );
-        assert_eq!(
-            render("{{(len .Name)}} {{len (split \"a,b\" \",\")}}", &v),
-            "3 2"
+        renders(
+            &v,
+            &[
+                (
+                    r#"{{(index .NetworkSettings.Networks "mynet").IPAddress}}"#,
+                    "172.18.0.2",
+                ),
+                ("{{(index .IPAM.Config 0).Gateway}}", "10.1.0.1"),
+                ("{{$.Name}}", "web"),
+                ("{{$n := .Name}}{{$n}}-{{$n | upper}}", "web-WEB"),
+                ("{{$c := index .IPAM.Config 0}}{{$c.Subnet}}", "10.1.0.0/16"),
+                ("{{$x := 1}}{{if true}}{{$x = 2}}{{end}}{{$x}}", "2"),
+                ("{{with $x := .Name}}{{$x}}{{.}}{{end}}", "webweb"),
+                ("{{(len .Name)}} {{len (split \"a,b\" \",\")}}", "3 2"),
+            ],
         );
         assert!(Template::parse("{{if true}}{{$y := 1}}{{end}}{{$y}}").is_err());
     }
@@ -2057,118 +2010,106 @@ mod tests {
             "Name": "web", "Args": ["-c", "x y"], "Config": {"Env": ["A=1", "B=<2>"]},
             "Mounts": [{}, {}], "Id": "0123456789abcdef", "Words": "hello wORld-foo_bar"
         });
-        assert_eq!(render("{{.Name | upper}}", &v), "WEB");
-        assert_eq!(render("{{.Name | upper | lower}}", &v), "web");
-        assert_eq!(
-            render("{{json .Config.Env}}", &v),
-            r#"["A=1","B=\u003c2\u003e"]"#
-        );
-        assert_eq!(render("{{json .Name | printf \"%s!\"}}", &v), "\"web\"!");
-        assert_eq!(render("{{len .Mounts}}", &v), "2");
-        assert_eq!(render("{{join .Args \",\"}}", &v), "-c,x y");
-        assert_eq!(render("{{split \"a:b:c\" \":\"}}", &v), "[a b c]");
-        assert_eq!(render("{{index (split .Name \"e\") 1}}", &v), "b");
-        assert_eq!(render("{{title .Words}}", &v), "Hello WORld-Foo_bar");
-        assert_eq!(
-            render("{{truncate .Id 12}}|{{truncate .Name 12}}", &v),
-            "0123456789ab|web"
-        );
-        assert_eq!(
-            render("{{pad .Name 1 2}}|{{pad \"\" 1 2}}|", &v),
-            " web  ||"
-        );
-        assert_eq!(render("{{index .Config.Env 1 | lower}}", &v), "b=<2>");
-        assert_eq!(
-            render("{{slice .Args 1}} {{slice .Name 1 2}}", &v),
-            "[x y] e"
-        );
-        assert_eq!(render("{{index .Config \"Env\" 0}}", &v), "A=1");
-        assert_eq!(
-            render("{{print 1 2 \"a\" \"b\" 3}}|{{println .Name 1}}", &v),
-            "1 2ab3|web 1\n"
-        );
-        assert_eq!(
-            render(
-                "{{\"lit\"}} {{1.5}} {{-2}} {{0x10}} {{'a'}} {{true}} {{1e6}} {{`r`}}",
-                &v
-            ),
-            "lit 1.5 -2 16 97 true 1e+06 r"
-        );
-        assert_eq!(render("{{\"tab\\there\"}}", &v), "tab\there");
-        assert_eq!(
-            render(
-                "{{join .Args \"\\n\"}}\\n{{range .Args}}{{.}}{{\"\\n\"}}{{end}}",
-                &v
-            ),
-            "-c\nx y\n-c\nx y\n"
+        renders(
+            &v,
+            &[
+                ("{{.Name | upper}}", "WEB"),
+                ("{{.Name | upper | lower}}", "web"),
+                ("{{json .Config.Env}}", r#"["A=1","B=\u003c2\u003e"]"#),
+                ("{{json .Name | printf \"%s!\"}}", "\"web\"!"),
+                ("{{len .Mounts}}", "2"),
+                ("{{join .Args \",\"}}", "-c,x y"),
+                ("{{split \"a:b:c\" \":\"}}", "[a b c]"),
+                ("{{index (split .Name \"e\") 1}}", "b"),
+                ("{{title .Words}}", "Hello WORld-Foo_bar"),
+                (
+                    "{{truncate .Id 12}}|{{truncate .Name 12}}",
+                    "0123456789ab|web",
+                ),
+                ("{{pad .Name 1 2}}|{{pad \"\" 1 2}}|", " web  ||"),
+                ("{{index .Config.Env 1 | lower}}", "b=<2>"),
+                ("{{slice .Args 1}} {{slice .Name 1 2}}", "[x y] e"),
+                ("{{index .Config \"Env\" 0}}", "A=1"),
+                (
+                    "{{print 1 2 \"a\" \"b\" 3}}|{{println .Name 1}}",
+                    "1 2ab3|web 1\n",
+                ),
+                (
+                    "{{\"lit\"}} {{1.5}} {{-2}} {{0x10}} {{'a'}} {{true}} {{1e6}} {{`r`}}",
+                    "lit 1.5 -2 16 97 true 1e+06 r",
+                ),
+                ("{{\"tab\\there\"}}", "tab\there"),
+                (
+                    "{{join .Args \"\\n\"}}\\n{{range .Args}}{{.}}{{\"\\n\"}}{{end}}",
+                    "-c\nx y\n-c\nx y\n",
+                ),
+            ],
         );
     }
 
     #[test]
     fn printf_verbs() {
         let v = json!({"Name": "web", "N": 42, "F": 3.14159, "L": ["a", "b"], "B": true});
-        assert_eq!(render("{{printf \"%-6s|\" .Name}}", &v), "web   |");
-        assert_eq!(
-            render("{{printf \"%6s|%.2s|%q\" .Name .Name .Name}}", &v),
-            "   web|we|\"web\""
-        );
-        assert_eq!(
-            render(
-                "{{printf \"%d %5d %-4d| %05d %x %X %o %b %+d\" .N .N .N .N .N .N .N .N .N}}",
-                &v
-            ),
-            "42    42 42  | 00042 2a 2A 52 101010 +42"
-        );
-        assert_eq!(
-            render("{{printf \"%v %v %t %v\" .N .L .B .F}}", &v),
-            "42 [a b] true 3.14159"
-        );
-        assert_eq!(
-            render("{{printf \"%.2f %6.1f %e %g %05.1f\" .F .F .F .F .F}}", &v),
-            "3.14    3.1 3.141590e+00 3.14159 003.1"
-        );
-        assert_eq!(
-            render(
-                "{{printf \"%.2g|%.3g|%g|%v\" 123456.0 1.0 100000.0 123456789.0}}",
-                &v
-            ),
-            "1.2e+05|1|100000|1.23456789e+08"
-        );
-        assert_eq!(
-            render("{{printf \"%s %d\" .N .Name}}", &v),
-            "%!s(int=42) %!d(string=web)"
-        );
-        assert_eq!(
-            render(
-                "{{printf \"%d%%\" 5}} {{printf \"%d\"}} {{printf \"%d\" 1 2}}",
-                &v
-            ),
-            "5% %!d(MISSING) 1%!(EXTRA int=2)"
-        );
-        assert_eq!(
-            render("{{printf \"%c %q %U %x\" 65 65 65 \"hi\"}}", &v),
-            "A 'A' U+0041 6869"
-        );
-        assert_eq!(render("{{printf \"%*d|%-*d|\" 4 1 3 2}}", &v), "   1|2  |");
-        assert_eq!(
-            render(
-                "{{printf \"%s\" nil}}|{{print nil}}|{{printf \"%v\" 1e21}}|{{0.0000001}}",
-                &v
-            ),
-            "%!s(<nil>)|<nil>|1e+21|1e-07"
+        renders(
+            &v,
+            &[
+                ("{{printf \"%-6s|\" .Name}}", "web   |"),
+                (
+                    "{{printf \"%6s|%.2s|%q\" .Name .Name .Name}}",
+                    "   web|we|\"web\"",
+                ),
+                (
+                    "{{printf \"%d %5d %-4d| %05d %x %X %o %b %+d\" .N .N .N .N .N .N .N .N .N}}",
+                    "42    42 42  | 00042 2a 2A 52 101010 +42",
+                ),
+                (
+                    "{{printf \"%v %v %t %v\" .N .L .B .F}}",
+                    "42 [a b] true 3.14159",
+                ),
+                (
+                    "{{printf \"%.2f %6.1f %e %g %05.1f\" .F .F .F .F .F}}",
+                    "3.14    3.1 3.141590e+00 3.14159 003.1",
+                ),
+                (
+                    "{{printf \"%.2g|%.3g|%g|%v\" 123456.0 1.0 100000.0 123456789.0}}",
+                    "1.2e+05|1|100000|1.23456789e+08",
+                ),
+                (
+                    "{{printf \"%s %d\" .N .Name}}",
+                    "%!s(int=42) %!d(string=web)",
+                ),
+                (
+                    "{{printf \"%d%%\" 5}} {{printf \"%d\"}} {{printf \"%d\" 1 2}}",
+                    "5% %!d(MISSING) 1%!(EXTRA int=2)",
+                ),
+                (
+                    "{{printf \"%c %q %U %x\" 65 65 65 \"hi\"}}",
+                    "A 'A' U+0041 6869",
+                ),
+                ("{{printf \"%*d|%-*d|\" 4 1 3 2}}", "   1|2  |"),
+                (
+                    "{{printf \"%s\" nil}}|{{print nil}}|{{printf \"%v\" 1e21}}|{{0.0000001}}",
+                    "%!s(<nil>)|<nil>|1e+21|1e-07",
+                ),
+            ],
         );
     }
 
     #[test]
     fn trimming_and_comments() {
         let v = json!({"A": "a", "B": "b", "L": [1, 2]});
-        assert_eq!(render("{{.A}}  \n  {{- .B}}", &v), "ab");
-        assert_eq!(render("{{.A -}}  \n  {{.B}}", &v), "ab");
-        assert_eq!(render("x {{- /* note */ -}} y", &v), "xy");
-        assert_eq!(render("x{{/* a\nmultiline }} comment */}}y", &v), "xy");
-        assert_eq!(render("{{range .L -}}\n  {{.}}\n{{- end}}", &v), "12");
-        assert_eq!(render("{{-3}}", &v), "-3");
-        assert_eq!(render("{{printf \"}}\"}}", &v), "}}");
+        renders(
+            &v,
+            &[
+                ("{{.A}}  \n  {{- .B}}", "ab"),
+                ("{{.A -}}  \n  {{.B}}", "ab"),
+                ("x {{- /* note */ -}} y", "xy"),
+                ("x{{/* a\nmultiline }} comment */}}y", "xy"),
+                ("{{range .L -}}\n  {{.}}\n{{- end}}", "12"),
+                ("{{-3}}", "-3"),
+                ("{{printf \"}}\"}}", "}}"),
+            ],
+        );
         assert!(Template::parse("{{/* x */ .A}}").is_err());
     }
 }

@@ -155,11 +155,27 @@ pub async fn rename(State(d): D, Path(id): Path<String>, q: Query) -> Result<Res
         return Err(Error::Conflict("Renaming a container with the same name as its current name".into()));
     }
     d.reserve_name(&new, &c.id)?;
-    if let Err(e) = c.update(|r| r.name = new.clone()) {
-        d.release_name(&new, &c.id);
-        return Err(e);
-    }
+    // The name is the first DNS name of each endpoint (the rest are aliases and the id).
+    let renamed = c.update(|r| {
+        r.name = new.clone();
+        for ep in &mut r.net.endpoints {
+            if let Some(first) = ep.dns_names.first_mut() {
+                *first = new.clone();
+            }
+        }
+        r.net.endpoints.clone()
+    });
+    let endpoints = match renamed {
+        Ok(eps) => eps,
+        Err(e) => {
+            d.release_name(&new, &c.id);
+            return Err(e);
+        }
+    };
     d.release_name(&old, &c.id);
+    for ep in &endpoints {
+        d.networks.set_dns_names(&c.id, ep);
+    }
     let mut attrs = std::collections::HashMap::new();
     attrs.insert("name".to_owned(), new);
     attrs.insert("oldName".to_owned(), format!("/{old}"));

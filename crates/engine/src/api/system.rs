@@ -1,5 +1,5 @@
 //! /_ping, /version, /info, /events, /system/df, and honest answers for what other
-//! subsystems will serve (build, networks, auth).
+//! subsystems will serve (build).
 
 use std::sync::Arc;
 
@@ -181,10 +181,6 @@ pub async fn build() -> Error {
 
 pub async fn build_prune() -> Json<Value> {
     Json(json!({"CachesDeleted": [], "SpaceReclaimed": 0}))
-}
-
-pub async fn auth() -> Error {
-    Error::NotImplemented("registry login is not supported yet (berth issue 4)".into())
 }
 
 pub async fn not_found(req: axum::extract::Request) -> Error {

@@ -184,6 +184,9 @@ pub struct CreateOptions {
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long)]
     pub add_host: Vec<String>,
+    /// Add link to another container
+    #[arg(long)]
+    pub link: Vec<String>,
     /// Set custom DNS servers
     #[arg(long)]
     pub dns: Vec<String>,
@@ -377,6 +380,7 @@ impl CreateOptions {
             network_mode: Some(network_mode),
             log_config,
             extra_hosts: non_empty(extra_hosts),
+            links: non_empty(self.link.clone()),
             dns: Some(self.dns.clone()),
             devices: Some(
                 self.device

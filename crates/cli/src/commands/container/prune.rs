@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::commands::{print, prune_report, Context};
+use crate::commands::{prune_report, Context};
 use crate::error::CliError;
 use crate::opts::filters;
 
@@ -23,18 +23,14 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     const CX: &str = "container prune";
     let f = filters::to_json(&args.filters, &["until", "label", "label!"])
         .map_err(|e| CliError::usage(CX, e))?;
-    if !args.force
-        && !confirm(
-            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?",
-        )
-    {
-        return Ok(());
-    }
-    let api = ctx.api(CX)?;
-    let v = api
-        .block(api.client.container_prune(f.as_deref()))
-        .map_err(|e| CliError::api(CX, e))?;
-    print(CX, &report(&v))
+    prune_report::prune(
+        ctx,
+        CX,
+        args.force,
+        "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?",
+        |c| c.container_prune(f.as_deref()),
+        report,
+    )
 }
 
 /// `Deleted Containers:` … `Total reclaimed space: 0B`.

@@ -97,9 +97,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     let now = time::now();
     let rows: Vec<Value> = list.iter().map(|c| row(c, args.no_trunc, now)).collect();
     let out = if template == "json" {
-        rows.iter()
-            .map(|r| format!("{}\n", format::template::json(&json_row(r))))
-            .collect()
+        format::json_lines(&rows)
     } else {
         format::rows(&template, &rows, header).map_err(|e| CliError::usage(CX, e))?
     };
@@ -123,13 +121,6 @@ fn header(field: &str) -> String {
         other => return other.to_uppercase(),
     }
     .to_owned()
-}
-
-/// The row without the `Label` helper map, as `--format json` prints it.
-fn json_row(r: &Value) -> Value {
-    let mut m = r.as_object().cloned().unwrap_or_default();
-    m.remove("Label");
-    Value::Object(m)
 }
 
 /// Go's `strconv.Quote` for what commands contain (quotes, backslashes, control bytes).
@@ -376,7 +367,7 @@ mod tests {
         assert_eq!(t, "web 2\n");
         let t = format::rows("table {{.ID}}\t{{.RunningFor}}", &rows, header).unwrap();
         assert_eq!(t, "CONTAINER ID   CREATED\n0123456789ab   5 minutes ago\n");
-        let j = format::template::json(&json_row(&rows[0]));
+        let j = format::json_lines(&rows);
         assert!(j.starts_with("{\"Command\":"), "{j}");
         assert!(!j.contains("\"Label\":"), "{j}");
     }

@@ -64,31 +64,22 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
+    use crate::commands::test_args::parse_args;
 
     #[test]
     fn flags_make_the_endpoint() {
-        let a = Cmd::try_parse_from([
-            "connect", "--alias", "web", "--alias", "www,w3", "--ip", "10.9.0.9", "front", "c1",
+        let a = parse_args::<Args>(&[
+            "--alias", "web", "--alias", "www,w3", "--ip", "10.9.0.9", "front", "c1",
         ])
-        .unwrap()
-        .args;
+        .unwrap();
         assert_eq!((a.network.as_str(), a.container.as_str()), ("front", "c1"));
         let v = serde_json::to_value(endpoint(&a)).unwrap();
         assert_eq!(v["Aliases"], serde_json::json!(["web", "www", "w3"]));
         assert_eq!(v["IPAMConfig"]["IPv4Address"], "10.9.0.9");
-        let a = Cmd::try_parse_from(["connect", "front", "c1"])
-            .unwrap()
-            .args;
+        let a = parse_args::<Args>(&["front", "c1"]).unwrap();
         let e = endpoint(&a);
         assert_eq!(e.aliases, None);
         assert_eq!(e.ipam_config, None);
-        assert!(Cmd::try_parse_from(["connect", "front"]).is_err());
+        assert!(parse_args::<Args>(&["front"]).is_err());
     }
 }

@@ -195,23 +195,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
-
-    fn parse(argv: &[&str]) -> Args {
-        Cmd::try_parse_from(std::iter::once("create").chain(argv.iter().copied()))
-            .unwrap()
-            .args
-    }
+    use crate::commands::test_args::{parse_args, parsed};
 
     #[test]
     fn flags_make_the_body() {
-        let a = parse(&[
+        let a: Args = parsed(&[
             "-d",
             "bridge",
             "--subnet",
@@ -245,12 +233,12 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let v = serde_json::to_value(request(&parse(&["n"])).unwrap()).unwrap();
+        let v = serde_json::to_value(request(&parsed(&["n"])).unwrap()).unwrap();
         assert_eq!(v["Driver"], "bridge");
         assert_eq!(v["Internal"], false);
         assert_eq!(v["IPAM"]["Config"], serde_json::json!([]));
-        assert!(Cmd::try_parse_from(["create"]).is_err());
-        let v = serde_json::to_value(request(&parse(&["--ipv6", "n"])).unwrap()).unwrap();
+        assert!(parse_args::<Args>(&[]).is_err());
+        let v = serde_json::to_value(request(&parsed(&["--ipv6", "n"])).unwrap()).unwrap();
         assert_eq!(v["EnableIPv6"], true);
     }
 

@@ -29,21 +29,13 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
+    use crate::commands::test_args::parse_args;
 
     #[test]
     fn flags() {
-        let a = Cmd::try_parse_from(["disconnect", "-f", "front", "c1"])
-            .unwrap()
-            .args;
+        let a = parse_args::<Args>(&["-f", "front", "c1"]).unwrap();
         assert!(a.force);
         assert_eq!((a.network.as_str(), a.container.as_str()), ("front", "c1"));
-        assert!(Cmd::try_parse_from(["disconnect", "front"]).is_err());
+        assert!(parse_args::<Args>(&["front"]).is_err());
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::commands::container::inspect::{render, template};
 use crate::commands::{print, Context};
-use crate::error::{report_api, CliError};
+use crate::error::CliError;
 use crate::format;
 
 /// The order of docker's network fields.
@@ -58,17 +58,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     const CX: &str = "network inspect";
     let t = template(CX, args.format.as_deref())?;
     let api = ctx.api(CX)?;
-    let mut found = Vec::new();
-    let mut failed = false;
-    for name in &args.networks {
-        match api.block(api.client.network_inspect(name)) {
-            Ok(v) => found.push(v),
-            Err(e) => {
-                report_api(CX, e);
-                failed = true;
-            }
-        }
-    }
+    let (found, failed) = api.each_found(CX, &args.networks, |c, name| c.network_inspect(name));
     let out = match t {
         Some(t) => render(CX, &found, Some(&t), &[])?,
         None => format!("{}\n", pretty(&found)),

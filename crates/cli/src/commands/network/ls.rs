@@ -54,10 +54,7 @@ pub fn render(args: &Args, list: &Value) -> Result<String, String> {
         Some(f) => f,
     };
     if f == "json" {
-        return Ok(rows
-            .iter()
-            .map(|r| format!("{}\n", format::template::json(&json_row(r))))
-            .collect());
+        return Ok(format::json_lines(&rows));
     }
     format::rows(f, &rows, header)
 }
@@ -112,29 +109,10 @@ fn go_time(rfc3339: &str) -> String {
     format!("{}.{frac}{}", &whole[..19], &whole[19..])
 }
 
-/// The row without the `Label` helper map, as `--format json` prints it.
-fn json_row(r: &Value) -> Value {
-    let mut m = r.as_object().cloned().unwrap_or_default();
-    m.remove("Label");
-    Value::Object(m)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
-
-    fn parse(argv: &[&str]) -> Args {
-        Cmd::try_parse_from(std::iter::once("ls").chain(argv.iter().copied()))
-            .unwrap()
-            .args
-    }
+    use crate::commands::test_args::parsed;
 
     fn list() -> Value {
         json!([
@@ -153,7 +131,7 @@ mod tests {
     #[test]
     fn default_table_like_docker() {
         assert_eq!(
-            render(&parse(&[]), &list()).unwrap(),
+            render(&parsed(&[]), &list()).unwrap(),
             "NETWORK ID     NAME      DRIVER    SCOPE\n\
              e507a1b2c3d4   bridge    bridge    local\n\
              aaaa11112222   front2    bridge    local\n\
@@ -161,7 +139,7 @@ mod tests {
              9e9a1b2c3d4e   none      null      local\n"
         );
         assert_eq!(
-            render(&parse(&["--format", "table"]), &json!([])).unwrap(),
+            render(&parsed(&["--format", "table"]), &json!([])).unwrap(),
             "NETWORK ID   NAME      DRIVER    SCOPE\n"
         );
     }
@@ -169,21 +147,21 @@ mod tests {
     #[test]
     fn quiet_and_no_trunc() {
         assert_eq!(
-            render(&parse(&["-q"]), &list()).unwrap(),
+            render(&parsed(&["-q"]), &list()).unwrap(),
             "e507a1b2c3d4\naaaa11112222\n44334a1b2c3d\n9e9a1b2c3d4e\n"
         );
-        let out = render(&parse(&["-q", "--no-trunc"]), &list()).unwrap();
+        let out = render(&parsed(&["-q", "--no-trunc"]), &list()).unwrap();
         assert_eq!(
             out.lines().next().unwrap(),
             "e507a1b2c3d4e5f60718293a4b5c6d7e8f"
         );
-        let out = render(&parse(&["-q", "--format", "{{.Name}}"]), &list()).unwrap();
+        let out = render(&parsed(&["-q", "--format", "{{.Name}}"]), &list()).unwrap();
         assert_eq!(out, "bridge\nfront2\nfront10\nnone\n");
     }
 
     #[test]
     fn templates() {
-        let a = parse(&[
+        let a: Args = parsed(&[
             "--format",
             "{{.Name}}|{{.Labels}}|{{.Label \"a\"}}|{{.Internal}}|{{.IPv4}}|{{.IPv6}}|{{.CreatedAt}}",
         ]);
@@ -196,7 +174,7 @@ mod tests {
             out.lines().next().unwrap(),
             "bridge|||false|true|false|2026-12-01 22:00:00 +0000 UTC"
         );
-        let a = parse(&["--format", "table {{.Name}}\t{{.Internal}}"]);
+        let a: Args = parsed(&["--format", "table {{.Name}}\t{{.Internal}}"]);
         assert_eq!(
             render(&a, &list()).unwrap(),
             "NAME      INTERNAL\nbridge    false\nfront2    false\nfront10   true\nnone      false\n"
@@ -205,7 +183,7 @@ mod tests {
 
     #[test]
     fn json_like_docker() {
-        let out = render(&parse(&["--format", "json"]), &list()).unwrap();
+        let out = render(&parsed(&["--format", "json"]), &list()).unwrap();
         assert_eq!(
             out.lines().next().unwrap(),
             r#"{"CreatedAt":"2026-12-01 22:00:00 +0000 UTC","Driver":"bridge","ID":"e507a1b2c3d4","IPv4":"true","IPv6":"false","Internal":"false","Labels":"","Name":"bridge","Scope":"local"}"#

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::commands::prune_report::confirm;
-use crate::commands::{print, Context};
+use crate::commands::prune_report::prune;
+use crate::commands::Context;
 use crate::error::CliError;
 use crate::opts::filters;
 
@@ -27,14 +27,14 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     // The daemon checks the filter names, as docker's does.
     let f = filters::to_json(&args.filters, &[]).map_err(|e| CliError::usage(CX, e))?;
-    if !args.force && !confirm(WARNING) {
-        return Ok(());
-    }
-    let api = ctx.api(CX)?;
-    let v = api
-        .block(api.client.network_prune(f.as_deref()))
-        .map_err(|e| CliError::api(CX, e))?;
-    print(CX, &report(&v))
+    prune(
+        ctx,
+        CX,
+        args.force,
+        WARNING,
+        |c| c.network_prune(f.as_deref()),
+        report,
+    )
 }
 
 /// `Deleted Networks:` and the names, or nothing when none went.
@@ -59,19 +59,11 @@ pub fn report(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
+    use crate::commands::test_args::parse_args;
 
     #[test]
     fn flags() {
-        let a = Cmd::try_parse_from(["prune", "-f", "--filter", "label=a"])
-            .unwrap()
-            .args;
+        let a = parse_args::<Args>(&["-f", "--filter", "label=a"]).unwrap();
         assert!(a.force);
         assert_eq!(a.filters, ["label=a"]);
         assert!(WARNING.ends_with("continue?"));

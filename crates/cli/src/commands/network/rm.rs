@@ -40,21 +40,15 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
+    use crate::commands::test_args::parse_args;
 
     #[test]
     fn flags() {
-        let a = Cmd::try_parse_from(["rm", "-f", "a", "b"]).unwrap().args;
+        let a = parse_args::<Args>(&["-f", "a", "b"]).unwrap();
         assert!(a.force);
         assert_eq!(a.networks, ["a", "b"]);
-        let a = Cmd::try_parse_from(["rm", "a"]).unwrap().args;
+        let a = parse_args::<Args>(&["a"]).unwrap();
         assert!(!a.force);
-        assert!(Cmd::try_parse_from(["rm"]).is_err());
+        assert!(parse_args::<Args>(&[]).is_err());
     }
 }

@@ -66,23 +66,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
-
-    fn parse(argv: &[&str]) -> Args {
-        Cmd::try_parse_from(std::iter::once("create").chain(argv.iter().copied()))
-            .unwrap()
-            .args
-    }
+    use crate::commands::test_args::parsed;
 
     #[test]
     fn flags_make_the_body() {
-        let a = parse(&[
+        let a: Args = parsed(&[
             "-d",
             "local",
             "-o",
@@ -108,11 +96,11 @@ mod tests {
 
     #[test]
     fn name_is_optional_and_driver_defaults_to_local() {
-        let r = request(&parse(&[])).unwrap();
+        let r = request(&parsed(&[])).unwrap();
         assert_eq!(r.name, None);
         assert_eq!(r.driver.as_deref(), Some("local"));
-        let r = request(&parse(&["--name", "x"])).unwrap();
+        let r = request(&parsed(&["--name", "x"])).unwrap();
         assert_eq!(r.name.as_deref(), Some("x"));
-        assert!(request(&parse(&["--name", "x", "y"])).is_err());
+        assert!(request(&parsed(&["--name", "x", "y"])).is_err());
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::commands::container::inspect::{render, template};
 use crate::commands::{print, Context};
-use crate::error::{report_api, CliError};
+use crate::error::CliError;
 
 /// The order of docker's volume fields.
 pub const DOCKER_ORDER: &[&str] = &[
@@ -34,17 +34,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     const CX: &str = "volume inspect";
     let t = template(CX, args.format.as_deref())?;
     let api = ctx.api(CX)?;
-    let mut found = Vec::new();
-    let mut failed = false;
-    for name in &args.volumes {
-        match api.block(api.client.volume_inspect(name)) {
-            Ok(v) => found.push(v),
-            Err(e) => {
-                report_api(CX, e);
-                failed = true;
-            }
-        }
-    }
+    let (found, failed) = api.each_found(CX, &args.volumes, |c, name| c.volume_inspect(name));
     print(CX, &render(CX, &found, t.as_ref(), DOCKER_ORDER)?)?;
     if failed {
         Err(CliError::reported())

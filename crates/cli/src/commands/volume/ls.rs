@@ -53,10 +53,7 @@ pub fn render(args: &Args, list: &Value) -> Result<String, String> {
     }
     let rows: Vec<Value> = volumes.iter().map(|v| row(v)).collect();
     match args.format.as_deref() {
-        Some("json") => Ok(rows
-            .iter()
-            .map(|r| format!("{}\n", format::template::json(&json_row(r))))
-            .collect()),
+        Some("json") => Ok(format::json_lines(&rows)),
         None | Some("") | Some("table") => format::rows(DEFAULT_FORMAT, &rows, header),
         Some(f) => format::rows(f, &rows, header),
     }
@@ -105,29 +102,10 @@ fn row(v: &Value) -> Value {
     })
 }
 
-/// The row without the `Label` helper map, as `--format json` prints it.
-fn json_row(r: &Value) -> Value {
-    let mut m = r.as_object().cloned().unwrap_or_default();
-    m.remove("Label");
-    Value::Object(m)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
-
-    fn parse(argv: &[&str]) -> Args {
-        Cmd::try_parse_from(std::iter::once("ls").chain(argv.iter().copied()))
-            .unwrap()
-            .args
-    }
+    use crate::commands::test_args::parsed;
 
     fn list() -> Value {
         json!({"Volumes": [
@@ -141,19 +119,19 @@ mod tests {
     #[test]
     fn default_table_like_docker() {
         assert_eq!(
-            render(&parse(&[]), &list()).unwrap(),
+            render(&parsed(&[]), &list()).unwrap(),
             "DRIVER    VOLUME NAME\nlocal     v2\nlocal     zz10\n"
         );
         assert_eq!(
-            render(&parse(&["--format", "table"]), &json!({"Volumes": []})).unwrap(),
+            render(&parsed(&["--format", "table"]), &json!({"Volumes": []})).unwrap(),
             "DRIVER    VOLUME NAME\n"
         );
     }
 
     #[test]
     fn quiet_and_templates() {
-        assert_eq!(render(&parse(&["-q"]), &list()).unwrap(), "v2\nzz10\n");
-        let a = parse(&[
+        assert_eq!(render(&parsed(&["-q"]), &list()).unwrap(), "v2\nzz10\n");
+        let a: Args = parsed(&[
             "--format",
             "{{.Name}}|{{.Labels}}|{{.Label \"a\"}}|{{.Scope}}|{{.Mountpoint}}",
         ]);
@@ -161,7 +139,7 @@ mod tests {
             render(&a, &list()).unwrap(),
             "v2|||local|/d/v2/_data\nzz10|a=1,b=2|1|local|/d/zz10/_data\n"
         );
-        let a = parse(&["--format", "table {{.Name}}\t{{.Labels}}"]);
+        let a: Args = parsed(&["--format", "table {{.Name}}\t{{.Labels}}"]);
         assert_eq!(
             render(&a, &list()).unwrap(),
             "VOLUME NAME   LABELS\nv2            \nzz10          a=1,b=2\n"
@@ -170,7 +148,7 @@ mod tests {
 
     #[test]
     fn json_like_docker() {
-        let out = render(&parse(&["--format", "json"]), &list()).unwrap();
+        let out = render(&parsed(&["--format", "json"]), &list()).unwrap();
         assert_eq!(
             out.lines().next().unwrap(),
             r#"{"Availability":"N/A","Driver":"local","Group":"N/A","Labels":"","Links":"N/A","Mountpoint":"/d/v2/_data","Name":"v2","Scope":"local","Size":"N/A","Status":"N/A"}"#
@@ -179,7 +157,7 @@ mod tests {
 
     #[test]
     fn filters_are_checked() {
-        let a = parse(&[
+        let a: Args = parsed(&[
             "-f",
             "dangling=true",
             "-f",

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::commands::prune_report::{self, confirm};
-use crate::commands::{print, Context};
+use crate::commands::prune_report;
+use crate::commands::Context;
 use crate::error::CliError;
 use crate::opts::filters;
 
@@ -50,14 +50,14 @@ pub fn warning(all: bool) -> &'static str {
 
 pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     let f = query(&args).map_err(|e| CliError::usage(CX, e))?;
-    if !args.force && !confirm(warning(args.all)) {
-        return Ok(());
-    }
-    let api = ctx.api(CX)?;
-    let v = api
-        .block(api.client.volume_prune(f.as_deref()))
-        .map_err(|e| CliError::api(CX, e))?;
-    print(CX, &report(&v))
+    prune_report::prune(
+        ctx,
+        CX,
+        args.force,
+        warning(args.all),
+        |c| c.volume_prune(f.as_deref()),
+        report,
+    )
 }
 
 /// `Deleted Volumes:` … `Total reclaimed space: 0B`.
@@ -68,31 +68,19 @@ pub fn report(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
-
-    fn parse(argv: &[&str]) -> Args {
-        Cmd::try_parse_from(std::iter::once("prune").chain(argv.iter().copied()))
-            .unwrap()
-            .args
-    }
+    use crate::commands::test_args::parsed;
 
     #[test]
     fn filters_and_all() {
-        assert_eq!(query(&parse(&[])).unwrap(), None);
+        assert_eq!(query(&parsed(&[])).unwrap(), None);
         assert_eq!(
-            query(&parse(&["-a", "-f", "--filter", "label=x"]))
+            query(&parsed(&["-a", "-f", "--filter", "label=x"]))
                 .unwrap()
                 .unwrap(),
             r#"{"all":["true"],"label":["x"]}"#
         );
-        assert!(query(&parse(&["-a", "--filter", "all=1"])).is_err());
-        assert!(query(&parse(&["--filter", "until=1h"])).is_err());
+        assert!(query(&parsed(&["-a", "--filter", "all=1"])).is_err());
+        assert!(query(&parsed(&["--filter", "until=1h"])).is_err());
         assert!(warning(true).contains("all local volumes"));
         assert!(warning(false).contains("anonymous local volumes"));
     }

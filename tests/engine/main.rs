@@ -11,24 +11,7 @@ mod volumes;
 
 use berth_test_support::Client;
 
-/// `both!(scenario)` makes `scenario::berth` and `scenario::docker` tests.
-#[macro_export]
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn berth() {
-                    super::$name(berth_test_support::Client::Berth)
-                }
-                #[test]
-                fn docker() {
-                    super::$name(berth_test_support::Client::Docker)
-                }
-            }
-        )*
-    };
-}
+pub use berth_test_support::both;
 
 /// Polls `f` for up to `secs` seconds.
 pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {

@@ -12,24 +12,7 @@ mod pull_push;
 use berth_test_support::registry::Registry;
 use berth_test_support::{Client, Daemon, Run};
 
-/// `both!(scenario)` makes `scenario::berth` and `scenario::docker` tests.
-#[macro_export]
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn berth() {
-                    super::$name(berth_test_support::Client::Berth)
-                }
-                #[test]
-                fn docker() {
-                    super::$name(berth_test_support::Client::Docker)
-                }
-            }
-        )*
-    };
-}
+pub use berth_test_support::both;
 
 /// The digest a push printed (`TAG: digest: sha256:… size: N`).
 pub fn pushed_digest(r: &Run) -> String {

@@ -27,3 +27,23 @@ pub use daemon::{Client, Daemon, Run, BUSYBOX};
 pub use bundle::{default_config, Bundle, DEFAULT_CAPABILITIES};
 pub use rootfs::{build_busybox_rootfs, busybox_rootfs, fixtures_dir};
 pub use runtime::{runtime_binary, unique_id, Output, Runtime, Spawned};
+
+/// `both!(scenario, …)` makes `scenario::berth` and `scenario::docker` tests: each scenario
+/// (a `fn(Client)`) runs once with the berth CLI and once with the real docker CLI.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn berth() {
+                    super::$name($crate::Client::Berth)
+                }
+                #[test]
+                fn docker() {
+                    super::$name($crate::Client::Docker)
+                }
+            }
+        )*
+    };
+}

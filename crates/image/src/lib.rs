@@ -37,7 +37,7 @@ pub use layer::compression::Compression;
 pub use reference::Reference;
 pub use store::blobs::BlobStore;
 pub use store::images::ImageIndex;
-pub use store::layers::{ChainId, LayerInfo, LayerStore};
+pub use store::layers::{ChainId, LayerInfo, LayerStore, Prepared};
 pub use store::Store;
 pub mod archive;
 pub mod manifest;

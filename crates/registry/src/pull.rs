@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use berth_image::digest::DigestingReader;
 use berth_image::layer::compression::decompress;
 use berth_image::manifest::{Descriptor, Platform};
-use berth_image::{ChainId, Digest, Reference, Store};
+use berth_image::{ChainId, Digest, Prepared, Reference, Store};
 use serde::Deserialize;
 
 use crate::auth::credentials::Credentials;
@@ -153,12 +153,16 @@ pub fn pull(
             status,
         });
     }
-    let jobs: Vec<usize> = (0..m.layers.len()).filter(|&i| needs[i].download).collect();
-    let downloaded = jobs.len();
+    // A job downloads a layer and, if its chain is not in the store, unpacks it out of
+    // sight right away (a layer's files do not depend on its parent's), so layers unpack
+    // in parallel and beside the downloads; one sync and the publications, bottom first,
+    // follow when all are in.
+    let jobs: Vec<usize> = (0..m.layers.len()).filter(|&i| needs[i].download || needs[i].unpack).collect();
+    let downloaded = needs.iter().filter(|n| n.download).count();
 
     let next = AtomicUsize::new(0);
     let outcome: Result<()> = std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<(usize, Result<()>)>();
+        let (tx, rx) = mpsc::channel::<(usize, Result<Option<Prepared>>)>();
         let workers = opts.parallel.max(1).min(jobs.len());
         for _ in 0..workers {
             let tx = tx.clone();
@@ -171,8 +175,8 @@ pub fn pull(
                 }
                 let i = jobs[k];
                 let d = &layers[i];
-                let mut r = blob::download(s, store, d, guarded);
-                if r.is_ok() {
+                let mut r = if needs[i].download { blob::download(s, store, d, guarded) } else { Ok(()) };
+                if r.is_ok() && needs[i].download {
                     guarded.event(Event {
                         digest: d.digest.clone(),
                         status: Status::DownloadComplete,
@@ -183,6 +187,11 @@ pub fn pull(
                         r = check_diff_id(s, store, d, &diff_ids[i]);
                     }
                 }
+                let r = match r {
+                    Ok(()) if needs[i].unpack => prepare(s, store, d, &diff_ids[i], guarded).map(Some),
+                    Ok(()) => Ok(None),
+                    Err(e) => Err(e),
+                };
                 let failed = r.is_err();
                 let _ = tx.send((i, r));
                 if failed {
@@ -191,26 +200,27 @@ pub fn pull(
             });
         }
         drop(tx);
-        let mut ready: Vec<bool> = needs.iter().map(|n| !n.download).collect();
         let result = (|| -> Result<()> {
-            for i in 0..m.layers.len() {
-                while !ready[i] {
-                    match rx.recv() {
-                        Ok((k, Ok(()))) => ready[k] = true,
-                        Ok((_, Err(e))) => return Err(e),
-                        Err(_) => return Err(s.scope.cancelled()),
-                    }
+            let mut prepared: Vec<Option<Prepared>> = (0..m.layers.len()).map(|_| None).collect();
+            for _ in 0..jobs.len() {
+                match rx.recv() {
+                    Ok((k, Ok(p))) => prepared[k] = p,
+                    Ok((_, Err(e))) => return Err(e),
+                    Err(_) => return Err(s.scope.cancelled()),
                 }
+            }
+            // Everything the unpacking wrote reaches the disk in one call, before any
+            // layer becomes visible by rename.
+            if prepared.iter().any(Option::is_some) {
+                store.layers().sync().map_err(|e| s.scope.store("layers", e))?;
+            }
+            for (i, p) in prepared.into_iter().enumerate() {
                 let d = &m.layers[i];
-                if needs[i].unpack {
-                    unpack(
-                        s,
-                        store,
-                        d,
-                        i.checked_sub(1).map(|p| &chains[p]),
-                        &diff_ids[i],
-                        &guarded,
-                    )?;
+                if let Some(p) = p {
+                    store
+                        .layers()
+                        .publish(p, i.checked_sub(1).map(|p| &chains[p]))
+                        .map_err(|e| s.scope.store(format!("layer {}", d.digest), e))?;
                 }
                 if needs[i].download || needs[i].unpack {
                     obs.event(Event {
@@ -258,16 +268,9 @@ pub fn pull(
     })
 }
 
-/// Unpacks a downloaded layer blob on top of `parent`, reporting progress in compressed
-/// bytes read; the store checks its DiffID.
-fn unpack(
-    s: &Session,
-    store: &Store,
-    d: &Descriptor,
-    parent: Option<&ChainId>,
-    diff_id: &Digest,
-    obs: &dyn Observer,
-) -> Result<()> {
+/// Unpacks a downloaded layer blob out of sight (see [`Prepared`]), reporting progress in
+/// compressed bytes read, and checks its DiffID.
+fn prepare(s: &Session, store: &Store, d: &Descriptor, diff_id: &Digest, obs: &dyn Observer) -> Result<Prepared> {
     let file = store
         .blobs()
         .get(&d.digest)
@@ -280,11 +283,10 @@ fn unpack(
         last: Instant::now() - Duration::from_secs(1),
         obs,
     };
-    store
-        .layers()
-        .unpack(parent, Some(diff_id), reader)
-        .map_err(|e| s.scope.store(format!("layer {}", d.digest), e))?;
-    Ok(())
+    let what = || format!("layer {}", d.digest);
+    let p = store.layers().prepare(reader).map_err(|e| s.scope.store(what(), e))?;
+    p.check(diff_id).map_err(|e| s.scope.store(what(), e))?;
+    Ok(p)
 }
 
 /// Checks that a layer blob decompresses to `diff_id`.

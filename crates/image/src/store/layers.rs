@@ -79,9 +79,11 @@ pub struct LayerStore {
     pending: Pending,
 }
 
-/// A layer unpacked into the store's tmp/ and not published yet; removed when dropped.
+/// A layer unpacked into the store's temp directory, not yet visible: made by
+/// [`LayerStore::prepare`] (which needs no parent, so several run at once), published by
+/// [`LayerStore::publish`] after one [`LayerStore::sync`]. Dropped, it leaves nothing.
 #[derive(Debug)]
-pub(crate) struct Prepared {
+pub struct Prepared {
     tmp: tempfile::TempDir,
     pub diff_id: Digest,
     tar_size: u64,
@@ -89,7 +91,7 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// Refuses a layer whose content is not the DiffID its image config names.
-    pub(crate) fn check(&self, expected: &Digest) -> Result<()> {
+    pub fn check(&self, expected: &Digest) -> Result<()> {
         if expected != &self.diff_id {
             return Err(Error::DigestMismatch {
                 expected: expected.clone(),
@@ -194,7 +196,7 @@ impl LayerStore {
     /// Unpacks a layer archive into a temp directory of the store, out of sight: the
     /// first half of [`LayerStore::unpack`], which a load runs for several layers at once
     /// (a layer's files do not depend on its parent's; only their meaning does).
-    pub(crate) fn prepare(&self, stream: impl Read) -> Result<Prepared> {
+    pub fn prepare(&self, stream: impl Read) -> Result<Prepared> {
         // Dropped on any error below: a failed unpack leaves nothing.
         let tmp = tempfile::Builder::new()
             .prefix("layer-")
@@ -217,7 +219,7 @@ impl LayerStore {
     /// Makes everything written to the store's filesystem durable, in one call: unpacking
     /// writes no file with fsync (thousands of them would each wait for the disk), so this
     /// runs once before prepared layers are published by rename.
-    pub(crate) fn sync(&self) -> Result<()> {
+    pub fn sync(&self) -> Result<()> {
         let dir = fs::File::open(&self.tmp).map_err(unpack_err(&self.tmp))?;
         nix::unistd::syncfs(&dir).map_err(|e| Error::UnpackLayer {
             path: self.tmp.clone(),
@@ -228,7 +230,7 @@ impl LayerStore {
     /// Publishes a prepared layer on top of `parent` by renaming it into place. The caller
     /// has run [`LayerStore::sync`] since it was prepared, so what the rename makes visible
     /// is on disk.
-    pub(crate) fn publish(
+    pub fn publish(
         &self,
         prepared: Prepared,
         parent: Option<&ChainId>,

@@ -110,13 +110,12 @@ fn publish_all_picks_free_ports(c: Client) {
     assert!(eventually(10, || curl(&d, &format!("http://127.0.0.1:{p}/")) == "any-port\n"));
 }
 
-/// gcc-built static UDP echo server, made once per test binary.
+/// gcc-built static UDP echo server, made once per test binary, in cargo's scratch
+/// directory for integration tests (under target/, so nothing is left in /tmp).
 fn udpecho() -> &'static std::path::Path {
     static BIN: OnceLock<std::path::PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-udpecho-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("udpecho");
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("udpecho");
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/engine/fixtures/udpecho.c");
         let st = Command::new("gcc").args(["-static", "-O2", "-o"]).arg(&out).arg(src).status().expect("run gcc");
         assert!(st.success(), "gcc -static udpecho.c");

@@ -434,15 +434,7 @@ impl Manager {
     pub async fn attach(&self, ns: &Path, req: AttachRequest) -> Result<Endpoint> {
         let (n, ip) = {
             let mut st = self.state.lock().await;
-            let idx = st
-                .networks
-                .iter()
-                .position(|n| n.name == req.network || n.id == req.network)
-                .or_else(|| {
-                    let m: Vec<usize> = st.networks.iter().enumerate().filter(|(_, n)| n.id.starts_with(&req.network)).map(|(i, _)| i).collect();
-                    (m.len() == 1).then(|| m[0])
-                })
-                .ok_or_else(|| NetworkError::NotFound(req.network.clone()))?;
+            let idx = find_index(&st.networks, &req.network)?;
             let n = &mut st.networks[idx];
             if !n.is_bridge() {
                 return Err(NetworkError::Invalid(format!(
@@ -456,11 +448,12 @@ impl Manager {
             if !req.aliases.is_empty() && n.is_default() {
                 return Err(NetworkError::Invalid("network-scoped alias is supported only for containers in user defined networks".into()));
             }
-            let mut copy = n.clone();
-            let ip = ipam::allocate(&mut copy, &req.container_id, req.ip)?;
-            self.store.save_allocations(&copy)?;
-            *n = copy.clone();
-            (copy, ip)
+            let ip = ipam::allocate(n, &req.container_id, req.ip)?;
+            if let Err(e) = self.store.save_allocations(n) {
+                ipam::release(n, &req.container_id);
+                return Err(e);
+            }
+            (n.clone(), ip)
         };
         match self.plumb(ns, &req, &n, ip).await {
             Ok(ep) => {
@@ -687,14 +680,19 @@ impl Manager {
     }
 }
 
-fn find<'a>(nets: &'a [Network], key: &str) -> Result<&'a Network> {
-    if let Some(n) = nets.iter().find(|n| n.name == key || n.id == key) {
-        return Ok(n);
+/// By name, full id, or unique id prefix (Docker's order).
+fn find_index(nets: &[Network], key: &str) -> Result<usize> {
+    if let Some(i) = nets.iter().position(|n| n.name == key || n.id == key) {
+        return Ok(i);
     }
-    let m: Vec<&Network> = nets.iter().filter(|n| !key.is_empty() && n.id.starts_with(key)).collect();
+    let m: Vec<usize> = (0..nets.len()).filter(|&i| !key.is_empty() && nets[i].id.starts_with(key)).collect();
     match m.as_slice() {
-        [one] => Ok(one),
+        [one] => Ok(*one),
         [] => Err(NetworkError::NotFound(key.to_owned())),
         _ => Err(NetworkError::Invalid(format!("network {key} is ambiguous ({} matches found based on ID prefix)", m.len()))),
     }
+}
+
+fn find<'a>(nets: &'a [Network], key: &str) -> Result<&'a Network> {
+    find_index(nets, key).map(|i| &nets[i])
 }

@@ -13,19 +13,13 @@ use bollard_stubs::models::EndpointSettings;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::containers::parse_json;
 use super::{filters, Query};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::network::{connect, inspect, list};
 
 type D = State<Arc<Daemon>>;
-
-fn parse<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T> {
-    if body.is_empty() {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| Error::Invalid(format!("invalid JSON: {e}")))
-}
 
 /// The containers on a network, with their endpoints (running ones only, as Docker).
 fn members(d: &Daemon, id: &str) -> Vec<(String, String, berth_network::Endpoint)> {
@@ -72,7 +66,7 @@ struct Ipam {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 struct CreateBody {
     name: String,
     driver: Option<String>,
@@ -86,7 +80,7 @@ struct CreateBody {
 }
 
 pub async fn create(State(d): D, body: Bytes) -> Result<Response> {
-    let b: CreateBody = parse(&body)?;
+    let b: CreateBody = parse_json(&body)?;
     if b.enable_ipv6 == Some(true) {
         return Err(Error::Invalid("IPv6 networks are not supported by berth yet".into()));
     }
@@ -138,7 +132,7 @@ pub async fn remove(State(d): D, Path(id): Path<String>) -> Result<StatusCode> {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 struct ConnectBody {
     container: String,
     endpoint_config: Option<EndpointSettings>,
@@ -146,14 +140,14 @@ struct ConnectBody {
 }
 
 pub async fn connect(State(d): D, Path(id): Path<String>, body: Bytes) -> Result<StatusCode> {
-    let b: ConnectBody = parse(&body)?;
+    let b: ConnectBody = parse_json(&body)?;
     let c = d.lookup(&b.container)?;
     connect::connect(&d, &c, &id, b.endpoint_config.unwrap_or_default()).await?;
     Ok(StatusCode::OK)
 }
 
 pub async fn disconnect(State(d): D, Path(id): Path<String>, body: Bytes) -> Result<StatusCode> {
-    let b: ConnectBody = parse(&body)?;
+    let b: ConnectBody = parse_json(&body)?;
     let c = d.lookup(&b.container)?;
     connect::disconnect(&d, &c, &id, b.force.unwrap_or(false)).await?;
     Ok(StatusCode::OK)

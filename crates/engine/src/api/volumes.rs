@@ -12,6 +12,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::containers::parse_json;
 use super::{filters, flag, Query};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
@@ -41,11 +42,7 @@ struct CreateBody {
 }
 
 pub async fn create(State(d): D, body: Bytes) -> Result<Response> {
-    let b: CreateBody = if body.is_empty() {
-        CreateBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("invalid JSON: {e}")))?
-    };
+    let b: CreateBody = parse_json(&body)?;
     let root = d.volumes.root.clone();
     let v = blocking(move || {
         volume::create::create(

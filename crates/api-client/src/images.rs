@@ -101,6 +101,12 @@ impl Client {
         .await
     }
 
+    /// `POST /build` with the context tar as the body and the options in `q`: the build
+    /// stream (JSON lines), unread.
+    pub async fn image_build(&self, body: Body, q: &Query) -> Result<Response<Incoming>> {
+        self.call(Method::POST, "/build", q, body, Some("application/x-tar")).await
+    }
+
     /// `POST /images/create?fromSrc=-&repo=…`: JSON lines.
     pub async fn image_import(
         &self,

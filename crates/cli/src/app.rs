@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::container as c;
 use crate::commands::volume as vol;
 use crate::commands::{
-    df, events, history, images, import, info, inspect, inspect_any, load, prune, pull, push, rmi,
+    build, df, events, history, images, import, info, inspect, inspect_any, load, prune, pull, push, rmi,
     save, system_prune, tag, version,
 };
 
@@ -64,6 +64,8 @@ pub enum Command {
     Save(save::Args),
     /// Load an image from a tar archive or STDIN
     Load(load::Args),
+    /// Build an image from a Dockerfile
+    Build(build::Args),
     /// Display system-wide information
     Info(info::Args),
     /// Get real time events from the server
@@ -209,6 +211,8 @@ pub enum ImageCommand {
     Save(save::Args),
     /// Load an image from a tar archive or STDIN
     Load(load::Args),
+    /// Build an image from a Dockerfile
+    Build(build::Args),
     /// Remove unused images
     Prune(prune::Args),
     /// Download an image from a registry

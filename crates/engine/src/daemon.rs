@@ -72,6 +72,7 @@ impl Daemon {
             cgroup_parent,
             config,
         });
+        crate::build::recover(&daemon);
         let root = daemon.config.data_root.join("containers");
         let entries = std::fs::read_dir(&root)
             .map_err(|e| Error::internal(format!("read {}", root.display()), e))?;

@@ -50,6 +50,12 @@ impl Error {
     }
 }
 
+impl From<berth_runtime::user::UserError> for Error {
+    fn from(e: berth_runtime::user::UserError) -> Error {
+        Error::Invalid(e.to_string())
+    }
+}
+
 impl From<berth_image::Error> for Error {
     fn from(e: berth_image::Error) -> Error {
         use berth_image::Error as E;

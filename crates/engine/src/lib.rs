@@ -22,6 +22,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod build;
 pub mod clock;
 pub mod config;
 pub mod console;

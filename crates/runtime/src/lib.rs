@@ -35,6 +35,7 @@ pub mod state;
 pub mod sync;
 pub mod syscall;
 pub mod timing;
+pub mod user;
 
 pub use container::Container;
 pub use error::{Error, Result};

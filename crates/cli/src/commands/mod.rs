@@ -3,6 +3,7 @@
 //! commands in [`volume`].
 //! [`dispatch`] routes the parsed command line to them.
 
+pub mod build;
 pub mod container;
 pub mod df;
 pub mod events;
@@ -136,6 +137,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(a, &ctx),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(a, &ctx),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(a, &ctx),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::run(a, &ctx),
         Command::Image(ImageCommand::Prune(a)) => prune::run(a, &ctx),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(a, &ctx),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(a, &ctx),

@@ -201,7 +201,7 @@ fn registry_auth(h: &axum::http::HeaderMap) -> Result<Option<berth_registry::Cre
 }
 
 /// Runs `f` writing Docker progress messages into the response body as they come.
-fn progress_body<F>(f: F) -> Body
+pub(crate) fn progress_body<F>(f: F) -> Body
 where
     F: FnOnce(&mut (dyn Write + Send)) -> Result<()> + Send + 'static,
 {
@@ -281,7 +281,7 @@ pub async fn get_many(State(d): D, axum::extract::RawQuery(raw): axum::extract::
 }
 
 /// `a=1&a=2`: repeated keys kept (the map extractor keeps one).
-fn form_pairs(raw: &str) -> Vec<(String, String)> {
+pub(crate) fn form_pairs(raw: &str) -> Vec<(String, String)> {
     raw.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {

@@ -2,6 +2,7 @@
 //! negotiate, stripped before routing), the shared query helpers, and the accept loop.
 
 pub mod archive;
+pub mod build;
 pub mod containers;
 pub mod exec;
 pub mod hijack;
@@ -102,8 +103,8 @@ pub fn router(d: Arc<Daemon>) -> Router {
             "/images/{*rest}",
             get(images::by_name_get).post(images::by_name_post).delete(images::remove),
         )
-        .route("/build", post(system::build))
-        .route("/build/prune", post(system::build_prune))
+        .route("/build", post(build::build))
+        .route("/build/prune", post(build::prune))
         .route("/networks", get(networks::list))
         .route("/networks/create", post(networks::create))
         .route("/networks/prune", post(networks::prune))

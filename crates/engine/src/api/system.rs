@@ -175,14 +175,6 @@ pub async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<Value>> {
     })))
 }
 
-pub async fn build() -> Error {
-    Error::NotImplemented("berthd cannot build images yet (berth issue 8)".into())
-}
-
-pub async fn build_prune() -> Json<Value> {
-    Json(json!({"CachesDeleted": [], "SpaceReclaimed": 0}))
-}
-
 pub async fn not_found(req: axum::extract::Request) -> Error {
     Error::NotFound(format!("page not found: {} {}", req.method(), req.uri().path()))
 }

@@ -20,7 +20,7 @@ pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod top;
-pub mod user;
+pub use berth_runtime::user;
 
 use std::path::PathBuf;
 use std::sync::Mutex;

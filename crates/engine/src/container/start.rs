@@ -122,9 +122,7 @@ fn write_etc(c: &Container, r: &crate::container::record::Record, links: &[Strin
         std::fs::write(&p, body).map_err(|e| Error::internal(format!("write {}", p.display()), e))
     };
     write("hostname", format!("{hostname}\n"))?;
-    let mut hosts = String::from(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
-    );
+    let mut hosts = String::from(LOCALHOST_HOSTS);
     for extra in r.host_config.extra_hosts.iter().flatten() {
         if let Some((name, ip)) = extra.split_once(':') {
             hosts.push_str(&format!("{ip}\t{name}\n"));
@@ -137,20 +135,28 @@ fn write_etc(c: &Container, r: &crate::container::record::Record, links: &[Strin
         hosts.push_str(&format!("{}\t{hostname}\n", ep.ip));
     }
     write("hosts", hosts)?;
-    // The host's resolvers, less the loopback ones, which mean nothing in another
-    // network namespace.
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let mut out = String::new();
     let mut dns = r.host_config.dns.clone().unwrap_or_default();
     if let Some(ep) = r.net.endpoints.iter().find(|e| e.network_name != berth_network::DEFAULT_NETWORK) {
         dns.insert(0, ep.gateway.to_string());
     }
+    write("resolv.conf", resolv_conf(dns, r.host_config.dns_search.as_deref().unwrap_or_default()))
+}
+
+/// The /etc/hosts every container starts from.
+pub const LOCALHOST_HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+/// A container's /etc/resolv.conf: the host's, with `dns` (if any) instead of its
+/// nameservers and `search` (if any) instead of its search list. The host's loopback
+/// resolvers are always dropped: they mean nothing in another network namespace.
+pub fn resolv_conf(dns: Vec<String>, search: &[String]) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out = String::new();
     for l in host.lines() {
         let t = l.trim();
         if t.starts_with("nameserver") && (!dns.is_empty() || t.contains(" 127.") || t.ends_with(" ::1")) {
             continue;
         }
-        if t.starts_with("search") && r.host_config.dns_search.as_ref().is_some_and(|s| !s.is_empty()) {
+        if t.starts_with("search") && !search.is_empty() {
             continue;
         }
         out.push_str(l);
@@ -159,10 +165,10 @@ fn write_etc(c: &Container, r: &crate::container::record::Record, links: &[Strin
     for n in dns {
         out.push_str(&format!("nameserver {n}\n"));
     }
-    if let Some(s) = r.host_config.dns_search.as_ref().filter(|s| !s.is_empty()) {
-        out.push_str(&format!("search {}\n", s.join(" ")));
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
     }
-    write("resolv.conf", out)
+    out
 }
 
 /// Mounts the container's volumes that have driver options and copies the image's

@@ -1,10 +1,24 @@
-//! `--user name|uid[:group|gid]` and `--group-add` resolved against the container's own
-//! /etc/passwd and /etc/group, as Docker does, into the numeric ids the runtime needs.
+//! `--user name|uid[:group|gid]` (a Dockerfile's `USER`) and `--group-add` resolved
+//! against the container's own /etc/passwd and /etc/group, as Docker does, into the numeric
+//! ids an OCI config needs. Here rather than in the engine because the builder resolves a
+//! RUN step's user the same way.
 
+use std::fs::File;
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::in_root;
+use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+
+/// A user or group the container's files do not name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    #[error("unable to find user {0}: no matching entries in passwd file")]
+    User(String),
+    #[error("unable to find group {0}: no matching entries in group file")]
+    Group(String),
+}
+
+type Result<T> = std::result::Result<T, UserError>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -53,9 +67,11 @@ fn groups(text: &str) -> Vec<(String, u32, Vec<String>)> {
         .collect()
 }
 
+/// Resolves `spec` against the files of the root filesystem at `root`; a missing passwd or
+/// group file is empty (numeric ids still resolve, as in Docker).
 pub fn resolve(root: &Path, spec: &str, group_add: &[String]) -> Result<User> {
-    let pw = passwd(&in_root::read(root, "/etc/passwd").unwrap_or_default());
-    let gr = groups(&in_root::read(root, "/etc/group").unwrap_or_default());
+    let pw = passwd(&read_in_root(root, "/etc/passwd").unwrap_or_default());
+    let gr = groups(&read_in_root(root, "/etc/group").unwrap_or_default());
     resolve_with(&pw, &gr, spec, group_add)
 }
 
@@ -77,11 +93,7 @@ fn resolve_with(
             (uid, e.map_or(0, |e| e.gid), e.map_or("/".to_owned(), |e| e.home.clone()), e.map(|e| e.name.clone()))
         }
         (Err(_), Some(e)) => (e.uid, e.gid, e.home.clone(), Some(e.name.clone())),
-        (Err(_), None) => {
-            return Err(Error::Invalid(format!(
-                "unable to find user {user}: no matching entries in passwd file"
-            )))
-        }
+        (Err(_), None) => return Err(UserError::User(user.to_owned())),
     };
     let find_group = |g: &str| -> Result<u32> {
         if let Ok(n) = g.parse() {
@@ -90,7 +102,7 @@ fn resolve_with(
         gr.iter()
             .find(|(n, _, _)| n == g)
             .map(|(_, id, _)| *id)
-            .ok_or_else(|| Error::Invalid(format!("unable to find group {g}: no matching entries in group file")))
+            .ok_or_else(|| UserError::Group(g.to_owned()))
     };
     if let Some(g) = group {
         gid = find_group(g)?;
@@ -110,6 +122,20 @@ fn resolve_with(
         }
     }
     Ok(User { uid, gid, additional_gids: additional, home })
+}
+
+/// Reads a small file of the container as the container would see it: symlinks and `..`
+/// resolved with `root` as `/` (openat2 `RESOLVE_IN_ROOT`), so an image's `/etc/passwd ->
+/// /host/file` link cannot make the daemon read a host file. `None` if it is not there.
+pub fn read_in_root(root: &Path, rel: &str) -> Option<String> {
+    let dir = nix::fcntl::open(root, OFlag::O_DIRECTORY | OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let mut f = File::from(openat2(&dir, rel.trim_start_matches('/'), how).ok()?);
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut f, &mut s).ok()?;
+    Some(s)
 }
 
 #[cfg(test)]

@@ -1,0 +1,274 @@
+//! The instructions that only change the image's config: CMD ENTRYPOINT SHELL ENV LABEL
+//! EXPOSE VOLUME USER WORKDIR STOPSIGNAL HEALTHCHECK ONBUILD MAINTAINER (and ARG, which
+//! changes only the stage's scope). Each returns the text Docker's classic builder records
+//! in the history (`#(nop)  CMD ["sh"]`), which is also the step's cache key.
+
+use serde_json::{json, Map, Value};
+
+use crate::dockerfile::ast::{Command, Healthcheck, Kind};
+use crate::state::StageState;
+
+type Args = std::collections::BTreeMap<String, Option<String>>;
+
+/// Applies `kind` to `st`; `Err` is a message for the step's location.
+pub fn apply(st: &mut StageState, kind: &Kind, build_args: &Args, global: &Args) -> Result<String, String> {
+    Ok(match kind {
+        Kind::Cmd(cmd) => {
+            let v = command_json(cmd, &st.shell());
+            st.config["Cmd"] = v.clone();
+            st.cmd_set = true;
+            format!("CMD {v}")
+        }
+        Kind::Entrypoint(cmd) => {
+            let v = command_json(cmd, &st.shell());
+            st.config["Entrypoint"] = v.clone();
+            // Docker: a new ENTRYPOINT resets a CMD inherited from the base image (one
+            // set earlier in this stage stays).
+            if !st.cmd_set {
+                st.config["Cmd"] = Value::Null;
+            }
+            format!("ENTRYPOINT {v}")
+        }
+        Kind::Shell(shell) => {
+            st.config["Shell"] = json!(shell);
+            format!("SHELL {}", json!(shell))
+        }
+        Kind::Env(pairs) => {
+            let mut shown = Vec::new();
+            for (k, v) in pairs {
+                let k = st.expand(k)?;
+                let v = st.expand(v)?;
+                st.set_env(&k, &v);
+                shown.push(format!("{k}={v}"));
+            }
+            format!("ENV {}", shown.join(" "))
+        }
+        Kind::Label(pairs) => {
+            let mut shown = Vec::new();
+            for (k, v) in pairs {
+                let k = st.expand(k)?;
+                let v = st.expand(v)?;
+                labels(&mut st.config).insert(k.clone(), json!(v));
+                shown.push(format!("{k}={v}"));
+            }
+            format!("LABEL {}", shown.join(" "))
+        }
+        Kind::Expose(words) => {
+            let mut shown = Vec::new();
+            for w in words {
+                for port in st.expand_words(w)? {
+                    let port = normalize_port(&port)?;
+                    object(&mut st.config, "ExposedPorts").insert(port.clone(), json!({}));
+                    shown.push(port);
+                }
+            }
+            format!("EXPOSE {}", shown.join(" "))
+        }
+        Kind::Volume(paths) => {
+            let mut shown = Vec::new();
+            for p in paths {
+                for v in st.expand_words(p)? {
+                    if v.is_empty() {
+                        return Err("VOLUME specified can not be an empty string".into());
+                    }
+                    object(&mut st.config, "Volumes").insert(v.clone(), json!({}));
+                    shown.push(v);
+                }
+            }
+            format!("VOLUME [{}]", shown.iter().map(|s| json!(s).to_string()).collect::<Vec<_>>().join(" "))
+        }
+        Kind::User(u) => {
+            let u = st.expand(u)?;
+            st.config["User"] = json!(u);
+            format!("USER {u}")
+        }
+        Kind::Workdir(w) => {
+            let w = st.expand(w)?;
+            let abs = join_workdir(&st.workdir(), &w);
+            st.config["WorkingDir"] = json!(abs);
+            format!("WORKDIR {abs}")
+        }
+        Kind::StopSignal(s) => {
+            let s = st.expand(s)?;
+            if !valid_signal(&s) {
+                return Err(format!("Invalid signal: {s}"));
+            }
+            st.config["StopSignal"] = json!(s);
+            format!("STOPSIGNAL {s}")
+        }
+        Kind::Healthcheck(h) => {
+            let v = healthcheck(h)?;
+            st.config["Healthcheck"] = v.clone();
+            format!("HEALTHCHECK {v}")
+        }
+        Kind::Onbuild(trigger) => {
+            let mut list = crate::state::strings(&st.config["OnBuild"]);
+            list.push(trigger.clone());
+            st.config["OnBuild"] = json!(list);
+            format!("ONBUILD {trigger}")
+        }
+        Kind::Maintainer(m) => {
+            // An image field, not a config one: recorded by the caller as the author.
+            format!("MAINTAINER {m}")
+        }
+        Kind::Arg(decls) => {
+            let mut shown = Vec::new();
+            for d in decls {
+                // A given --build-arg wins, then the declared default, then a global
+                // ARG of the same name (`ARG NAME` re-declaring it inside the stage).
+                let value = match build_args.get(&d.name) {
+                    Some(Some(v)) => Some(v.clone()),
+                    _ => match &d.default {
+                        Some(def) => Some(st.expand(def)?),
+                        None => global.get(&d.name).cloned().flatten(),
+                    },
+                };
+                shown.push(match &value {
+                    Some(v) => format!("{}={v}", d.name),
+                    None => d.name.clone(),
+                });
+                st.args.insert(d.name.clone(), value);
+            }
+            format!("ARG {}", shown.join(" "))
+        }
+        Kind::Run { .. } | Kind::Copy(_) | Kind::Add(_) => unreachable!("not a metadata instruction"),
+    })
+}
+
+/// A command as the config records it: exec form as is, shell form behind the shell.
+pub fn command_json(cmd: &Command, shell: &[String]) -> Value {
+    match cmd {
+        Command::Exec(v) => json!(v),
+        Command::Shell(s) => {
+            let mut v = shell.to_vec();
+            v.push(s.clone());
+            json!(v)
+        }
+    }
+}
+
+fn object<'a>(c: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
+    if !c[key].is_object() {
+        c[key] = json!({});
+    }
+    c[key].as_object_mut().expect("just made an object")
+}
+
+fn labels(c: &mut Value) -> &mut Map<String, Value> {
+    object(c, "Labels")
+}
+
+/// `80` → `80/tcp`; `53/UDP` → `53/udp`; ranges kept.
+fn normalize_port(p: &str) -> Result<String, String> {
+    let (port, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+    let proto = proto.to_ascii_lowercase();
+    let ok = |s: &str| s.parse::<u16>().is_ok();
+    let valid = match port.split_once('-') {
+        Some((a, b)) => ok(a) && ok(b),
+        None => ok(port),
+    };
+    if !valid || !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("invalid containerPort: {p}"));
+    }
+    Ok(format!("{port}/{proto}"))
+}
+
+/// WORKDIR relative to the current one, cleaned.
+pub fn join_workdir(current: &str, w: &str) -> String {
+    let joined = if w.starts_with('/') { w.to_owned() } else { format!("{current}/{w}") };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn valid_signal(s: &str) -> bool {
+    if s.parse::<u32>().is_ok_and(|n| n > 0 && n < 65) {
+        return true;
+    }
+    let name = s.strip_prefix("SIG").unwrap_or(s);
+    format!("SIG{name}").parse::<nix::sys::signal::Signal>().is_ok() || name.starts_with("RTMIN") || name.starts_with("RTMAX")
+}
+
+fn healthcheck(h: &Healthcheck) -> Result<Value, String> {
+    Ok(match h {
+        Healthcheck::None => json!({"Test": ["NONE"]}),
+        Healthcheck::Check { test, interval, timeout, start_period, start_interval, retries } => {
+            let test = match test {
+                Command::Exec(v) => {
+                    let mut t = vec!["CMD".to_owned()];
+                    t.extend(v.iter().cloned());
+                    t
+                }
+                Command::Shell(s) => vec!["CMD-SHELL".to_owned(), s.clone()],
+            };
+            let mut o = Map::new();
+            o.insert("Test".into(), json!(test));
+            for (key, v) in [("Interval", interval), ("Timeout", timeout), ("StartPeriod", start_period), ("StartInterval", start_interval)] {
+                if let Some(d) = v {
+                    o.insert(key.into(), json!(duration_ns(d)?));
+                }
+            }
+            if let Some(r) = retries {
+                o.insert("Retries".into(), json!(r));
+            }
+            Value::Object(o)
+        }
+    })
+}
+
+/// Go's duration syntax (`1m30s`, `500ms`, `1.5h`) in nanoseconds.
+pub fn duration_ns(s: &str) -> Result<i64, String> {
+    let bad = || format!("invalid duration {s:?}");
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let n: f64 = rest[..num_end].parse().map_err(|_| bad())?;
+        rest = &rest[num_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let mult = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += n * mult;
+        rest = &rest[unit_end..];
+    }
+    Ok(total as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_ports_workdirs() {
+        assert_eq!(duration_ns("1m30s").unwrap(), 90_000_000_000);
+        assert_eq!(duration_ns("500ms").unwrap(), 500_000_000);
+        assert!(duration_ns("5x").is_err());
+        assert_eq!(normalize_port("80").unwrap(), "80/tcp");
+        assert_eq!(normalize_port("53/UDP").unwrap(), "53/udp");
+        assert!(normalize_port("http").is_err());
+        assert_eq!(join_workdir("/a", "b/../c"), "/a/c");
+        assert_eq!(join_workdir("/a", "/x/"), "/x");
+        assert!(valid_signal("SIGTERM") && valid_signal("KILL") && valid_signal("9") && !valid_signal("SIGFOO"));
+    }
+}

@@ -1,0 +1,206 @@
+//! `berth build [OPTIONS] PATH | -`: the context directory sent as a tar (less what
+//! `.dockerignore` excludes, as the docker CLI does) to `POST /build`, the build stream
+//! printed as it comes (`Step 1/3 : FROM busybox`, the RUN output, ` ---> id`), pull
+//! progress drawn as `pull` draws it; an error in the stream is printed and the command
+//! exits with the failed RUN's code. `-` reads a context tar, or a lone Dockerfile, from
+//! standard input; `-f -` reads the Dockerfile from standard input.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use berth_api_client::stream::for_each_json;
+use berth_api_client::{Body, Query};
+use serde_json::Value;
+
+use crate::commands::pull::{stream_error, Progress};
+use crate::commands::Context;
+use crate::error::CliError;
+
+const CX: &str = "build";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Name of the Dockerfile (default: "PATH/Dockerfile")
+    #[arg(short, long, value_name = "FILE")]
+    pub file: Option<String>,
+    /// Name and optionally a tag in the "name:tag" format
+    #[arg(short, long = "tag", value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Set build-time variables
+    #[arg(long = "build-arg", value_name = "NAME[=VALUE]")]
+    pub build_args: Vec<String>,
+    /// Set the target build stage to build
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Set metadata for an image
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Do not use cache when building the image
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long)]
+    pub pull: bool,
+    /// Suppress the build output and print image ID on success
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Write the image ID to the file
+    #[arg(long, value_name = "FILE")]
+    pub iidfile: Option<PathBuf>,
+    /// Set the networking mode for the RUN instructions during build
+    #[arg(long, default_value = "default")]
+    pub network: String,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Remove intermediate containers after a successful build (always)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub rm: bool,
+    /// Always remove intermediate containers (always)
+    #[arg(long)]
+    pub force_rm: bool,
+    /// Type of progress output (auto, plain, tty): berth prints the classic log
+    #[arg(long, default_value = "auto")]
+    pub progress: String,
+    #[arg(value_name = "PATH | -")]
+    pub context: String,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
+    let (tar, dockerfile) = context_tar(&args)?;
+    let mut q = Query::new().opt("dockerfile", dockerfile.as_deref());
+    for t in &args.tags {
+        q = q.add("t", t);
+    }
+    let mut build_args = serde_json::Map::new();
+    for a in &args.build_args {
+        let value = match a.split_once('=') {
+            Some((k, v)) => (k.to_owned(), Value::String(v.to_owned())),
+            // `--build-arg NAME` takes the value from this environment, as docker does.
+            None => (a.clone(), std::env::var(a).map_or(Value::Null, Value::String)),
+        };
+        build_args.insert(value.0, value.1);
+    }
+    let mut labels = serde_json::Map::new();
+    for l in &args.labels {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    q = q
+        .add("buildargs", Value::Object(build_args).to_string())
+        .add("labels", Value::Object(labels).to_string())
+        .opt("target", args.target.as_deref())
+        .add("nocache", if args.no_cache { "1" } else { "0" })
+        .add("pull", if args.pull { "1" } else { "0" })
+        .add("q", if args.quiet { "1" } else { "0" })
+        .add("rm", "1")
+        .add("networkmode", &args.network)
+        .opt("platform", args.platform.as_deref());
+    let api = ctx.api(CX)?;
+    let mut shown = Progress::new(false);
+    let mut id = None;
+    let mut failure: Option<(i32, String)> = None;
+    api.block(async {
+        let resp = api.client.image_build(Body::Full(tar.into()), &q).await.map_err(|e| CliError::api(CX, e))?;
+        let mut body = resp.into_body();
+        for_each_json(&mut body, |v| {
+            if let Some(e) = stream_error(&v) {
+                let code = v.pointer("/errorDetail/code").and_then(Value::as_i64).filter(|c| *c != 0).unwrap_or(1);
+                failure = Some((i32::try_from(code).unwrap_or(1), e));
+                return Ok(false);
+            }
+            if let Some(i) = v.pointer("/aux/ID").and_then(Value::as_str) {
+                id = Some(i.to_owned());
+            } else if let Some(s) = v.get("stream").and_then(Value::as_str) {
+                use std::io::Write;
+                let mut o = io::stdout().lock();
+                let _ = o.write_all(s.as_bytes());
+                let _ = o.flush();
+            } else if v.get("status").is_some() {
+                shown.show(&v);
+            }
+            Ok(true)
+        })
+        .await
+        .map_err(|e| CliError::api(CX, e))
+    })?;
+    if let Some((code, message)) = failure {
+        return Err(CliError::bare(code, message));
+    }
+    if let (Some(path), Some(id)) = (&args.iidfile, &id) {
+        std::fs::write(path, id).map_err(|e| CliError::failed(CX, format!("write image id to {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// The context as a tar, and the Dockerfile's name in it when not the default.
+fn context_tar(args: &Args) -> Result<(Vec<u8>, Option<String>), CliError> {
+    let stdin_dockerfile = args.file.as_deref() == Some("-");
+    if args.context == "-" {
+        if stdin_dockerfile {
+            return Err(CliError::usage(CX, "invalid argument: can't use stdin for both build context and dockerfile"));
+        }
+        let mut input = Vec::new();
+        io::stdin().read_to_end(&mut input).map_err(|e| CliError::failed(CX, format!("read standard input: {e}")))?;
+        if is_archive(&input) {
+            return Ok((input, args.file.clone()));
+        }
+        // A lone Dockerfile: the context is empty but for it.
+        return Ok((one_file_tar("Dockerfile", &input)?, None));
+    }
+    let dir = Path::new(&args.context);
+    if !dir.is_dir() {
+        return Err(CliError::failed(CX, format!("unable to prepare context: path {:?} not found", args.context)));
+    }
+    let ignore = berth_build::context::read_ignore(dir).map_err(|e| CliError::failed(CX, e))?;
+    let (dockerfile, extra) = match &args.file {
+        Some(_) if stdin_dockerfile => {
+            let mut text = Vec::new();
+            io::stdin().read_to_end(&mut text).map_err(|e| CliError::failed(CX, format!("read Dockerfile from standard input: {e}")))?;
+            (format!(".dockerfile.{}", berth_build::step::root::random_id()), Some(text))
+        }
+        Some(f) => {
+            let path = Path::new(f);
+            let abs = std::fs::canonicalize(path).map_err(|e| CliError::failed(CX, format!("unable to prepare context: the Dockerfile ({f}) cannot be read: {e}")))?;
+            let root = std::fs::canonicalize(dir).map_err(|e| CliError::failed(CX, format!("unable to prepare context: {}: {e}", dir.display())))?;
+            match abs.strip_prefix(&root) {
+                Ok(rel) => (rel.to_string_lossy().into_owned(), None),
+                // Outside the context: sent inside it under a name of its own, as docker does.
+                Err(_) => {
+                    let text = std::fs::read(&abs).map_err(|e| CliError::failed(CX, format!("read {f}: {e}")))?;
+                    (format!(".dockerfile.{}", berth_build::step::root::random_id()), Some(text))
+                }
+            }
+        }
+        None => ("Dockerfile".to_owned(), None),
+    };
+    let mut tar = Vec::new();
+    berth_build::context::tar_dir(dir, &ignore, &[dockerfile.as_str(), ".dockerignore"], &mut tar).map_err(|e| CliError::failed(CX, format!("unable to prepare context: {e}")))?;
+    if let Some(text) = extra {
+        tar = append_file(tar, &dockerfile, &text)?;
+    }
+    let name = (dockerfile != "Dockerfile").then_some(dockerfile);
+    Ok((tar, name))
+}
+
+fn is_archive(b: &[u8]) -> bool {
+    b.starts_with(&[0x1f, 0x8b]) || b.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) || (b.len() >= 262 && &b[257..262] == b"ustar")
+}
+
+fn one_file_tar(name: &str, content: &[u8]) -> Result<Vec<u8>, CliError> {
+    append_file(Vec::new(), name, content)
+}
+
+/// `tar` with one more file: the two zero blocks that end an archive are cut off first.
+fn append_file(mut tar: Vec<u8>, name: &str, content: &[u8]) -> Result<Vec<u8>, CliError> {
+    while tar.len() >= 512 && tar[tar.len() - 512..].iter().all(|&b| b == 0) {
+        tar.truncate(tar.len() - 512);
+    }
+    let mut b = tar::Builder::new(tar);
+    let mut h = tar::Header::new_gnu();
+    h.set_size(content.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, name, content).map_err(|e| CliError::failed(CX, format!("add {name} to the context: {e}")))?;
+    b.into_inner().map_err(|e| CliError::failed(CX, format!("add {name} to the context: {e}")))
+}

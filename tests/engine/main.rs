@@ -3,6 +3,7 @@
 //! with the berth CLI and with the real docker CLI (28.x), as `NAME::berth` and
 //! `NAME::docker`.
 
+mod build;
 mod containers;
 mod lifecycle;
 mod network;

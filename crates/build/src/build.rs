@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard};
 
 use berth_image::{Commit, CommitOptions, Image, Reference, Store};
 use serde_json::{json, Value};
@@ -15,7 +16,7 @@ use crate::dockerfile::{expand_word, parse};
 use crate::error::{Error, Result};
 use crate::options::{BuildOptions, Output, Runner, Services};
 use crate::state::StageState;
-use crate::step::copy::{self, Plan, Source};
+use crate::step::copy::{self, Inline, Plan, Source};
 use crate::step::root::{random_id, StepRoot};
 use crate::step::{meta, run};
 
@@ -53,13 +54,11 @@ struct Run<'a> {
     df: Dockerfile,
     file: String,
     globals: Args,
-    step: usize,
     total: usize,
     /// Each stage's final image, once built (`None` inside: scratch with no step).
-    results: Vec<Option<Option<Image>>>,
-    consumed: BTreeSet<String>,
-    /// The stage being built.
-    current: usize,
+    results: Mutex<Vec<Option<Option<Image>>>>,
+    /// The ARG names some ARG line declared (the rest of --build-arg is warned about).
+    consumed: Mutex<BTreeSet<String>>,
 }
 
 impl Builder<'_> {
@@ -81,7 +80,7 @@ impl Builder<'_> {
             ctx.apply_ignore(&Ignore::parse(&String::from_utf8_lossy(&ig))?);
         }
         let df = parse(&text, &file)?;
-        let mut r = Run { b: *self, ctx, opts, out, file, globals: Args::new(), step: 0, total: 0, results: Vec::new(), consumed: BTreeSet::new(), current: 0, df };
+        let mut r = Run { b: *self, ctx, opts, out, file, globals: Args::new(), results: Mutex::new(Vec::new()), consumed: Mutex::new(BTreeSet::new()), total: 0, df };
         r.build()
     }
 }
@@ -89,7 +88,7 @@ impl Builder<'_> {
 impl Run<'_> {
     fn build(&mut self) -> Result<Image> {
         for a in self.df.global_args.clone() {
-            self.consumed.insert(a.name.clone());
+            lock(&self.consumed).insert(a.name.clone());
             let value = match self.opts.build_args.get(&a.name) {
                 Some(Some(v)) => Some(v.clone()),
                 _ => match &a.default {
@@ -108,12 +107,9 @@ impl Run<'_> {
         };
         let needed = self.needed(target)?;
         self.total = needed.iter().map(|&i| 1 + self.df.stages[i].instructions.len()).sum();
-        self.results = vec![None; self.df.stages.len()];
-        for &i in &needed {
-            let image = self.stage(i)?;
-            self.results[i] = Some(image);
-        }
-        let mut image = self.results[target].clone().flatten();
+        *lock(&self.results) = vec![None; self.df.stages.len()];
+        self.stages(&needed)?;
+        let mut image = self.result(target);
         if !self.opts.labels.is_empty() {
             let mut st = StageState::from_image(self.b.store, image.clone(), self.df.escape)?;
             for (k, v) in &self.opts.labels {
@@ -130,7 +126,7 @@ impl Run<'_> {
             .opts
             .build_args
             .keys()
-            .filter(|k| !self.consumed.contains(*k) && !PREDEFINED_ARGS.contains(&k.as_str()))
+            .filter(|k| !lock(&self.consumed).contains(*k) && !PREDEFINED_ARGS.contains(&k.as_str()))
             .collect();
         if !unused.is_empty() {
             self.out.stream(&format!("[Warning] One or more build-args [{}] were not consumed\n", unused.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")));
@@ -167,37 +163,101 @@ impl Run<'_> {
         let mut need = BTreeSet::new();
         let mut todo = vec![target];
         while let Some(i) = todo.pop() {
-            if !need.insert(i) {
-                continue;
-            }
-            let s = &self.df.stages[i];
-            let base = self.expand_global(&s.base, s.location)?;
-            if let Some(j) = self.stage_ref(&base, i) {
-                todo.push(j);
-            }
-            for ins in &s.instructions {
-                let from = match &ins.kind {
-                    Kind::Copy(c) | Kind::Add(c) => c.from.clone(),
-                    Kind::Run { mounts, .. } => mounts.iter().flat_map(|m| m.options.iter()).find(|(k, _)| k == "from").map(|(_, v)| v.clone()),
-                    _ => None,
-                };
-                if let Some(f) = from {
-                    let f = self.expand_global(&f, ins.location)?;
-                    if let Some(j) = self.stage_ref(&f, i) {
-                        todo.push(j);
-                    }
-                }
+            if need.insert(i) {
+                todo.extend(self.deps(i)?);
             }
         }
         Ok(need.into_iter().collect())
     }
 
-    fn announce(&mut self, original: &str) -> Result<()> {
+    /// The earlier stages stage `i` uses: its FROM, COPY --from, RUN --mount from=.
+    fn deps(&self, i: usize) -> Result<Vec<usize>> {
+        let s = &self.df.stages[i];
+        let mut out = Vec::new();
+        let base = self.expand_global(&s.base, s.location)?;
+        out.extend(self.stage_ref(&base, i));
+        for ins in &s.instructions {
+            let from = match &ins.kind {
+                Kind::Copy(c) | Kind::Add(c) => c.from.clone(),
+                Kind::Run { mounts, .. } => mounts.iter().flat_map(|m| m.options.iter()).find(|(k, _)| k == "from").map(|(_, v)| v.clone()),
+                _ => None,
+            };
+            if let Some(f) = from {
+                let f = self.expand_global(&f, ins.location)?;
+                out.extend(self.stage_ref(&f, i));
+            }
+        }
+        Ok(out)
+    }
+
+    fn announce(&self, step: &mut usize, original: &str) -> Result<()> {
         if self.opts.cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        self.step += 1;
-        self.out.stream(&format!("Step {}/{} : {}\n", self.step, self.total, original));
+        *step += 1;
+        self.out.stream(&format!("Step {step}/{} : {original}\n", self.total));
+        Ok(())
+    }
+
+    /// A built stage's image.
+    fn result(&self, stage: usize) -> Option<Image> {
+        lock(&self.results).get(stage).cloned().flatten().flatten()
+    }
+
+    /// The stages of `needed` that depend on none of each other are built at once, on
+    /// threads of their own; a stage starts when every stage it needs is built. Steps keep
+    /// the numbers they would have in Dockerfile order.
+    fn stages(&self, needed: &[usize]) -> Result<()> {
+        let mut first_step = BTreeMap::new();
+        let mut n = 0;
+        for &i in needed {
+            first_step.insert(i, n);
+            n += 1 + self.df.stages[i].instructions.len();
+        }
+        let mut level: BTreeMap<usize, usize> = BTreeMap::new();
+        for &i in needed {
+            let l = self.deps(i)?.iter().filter_map(|d| level.get(d)).map(|l| l + 1).max().unwrap_or(0);
+            level.insert(i, l);
+        }
+        let depth = level.values().copied().max().unwrap_or(0);
+        for l in 0..=depth {
+            let batch: Vec<usize> = needed.iter().copied().filter(|i| level[i] == l).collect();
+            let outcomes: Vec<(usize, Result<Option<Image>>)> = if batch.len() == 1 {
+                vec![(batch[0], self.stage(batch[0], first_step[&batch[0]]))]
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = batch
+                        .iter()
+                        .map(|&i| {
+                            let first = first_step[&i];
+                            (i, s.spawn(move || {
+                                let r = self.stage(i, first);
+                                if r.is_err() {
+                                    // The build fails: the other stages stop at their next step.
+                                    self.opts.cancel.store(true, Ordering::Relaxed);
+                                }
+                                r
+                            }))
+                        })
+                        .collect();
+                    handles.into_iter().map(|(i, h)| (i, h.join().expect("a stage does not panic"))).collect()
+                })
+            };
+            let mut errors = Vec::new();
+            for (i, r) in outcomes {
+                match r {
+                    Ok(img) => lock(&self.results)[i] = Some(img),
+                    Err(e) => errors.push(e),
+                }
+            }
+            // A real failure explains the build better than the stages it cancelled.
+            if let Some(i) = errors.iter().position(|e| !matches!(e, Error::Cancelled)) {
+                return Err(errors.swap_remove(i));
+            }
+            if let Some(e) = errors.pop() {
+                return Err(e);
+            }
+        }
         Ok(())
     }
 
@@ -207,17 +267,16 @@ impl Run<'_> {
         self.b.services.image(&r, platform, self.opts.pull, self.out).map_err(Error::Service)
     }
 
-    fn stage(&mut self, i: usize) -> Result<Option<Image>> {
-        let s: Stage = self.df.stages[i].clone();
-        self.current = i;
-        self.announce(&s.original)?;
+    fn stage(&self, i: usize, mut step: usize) -> Result<Option<Image>> {
+        let s: &Stage = &self.df.stages[i];
+        self.announce(&mut step, &s.original)?;
         let base = self.expand_global(&s.base, s.location)?;
         let platform = match &s.platform {
             Some(p) => Some(self.expand_global(p, s.location)?),
             None => self.opts.platform.clone(),
         };
         let image = if let Some(j) = self.stage_ref(&base, i) {
-            self.results[j].clone().flatten()
+            self.result(j)
         } else if base == "scratch" {
             None
         } else {
@@ -236,24 +295,24 @@ impl Run<'_> {
                 let df = parse(&format!("FROM scratch\n{t}\n"), "ONBUILD").map_err(|e| self.err_at(s.location, format!("ONBUILD {t}: {}", e.message)))?;
                 let Some(ins) = df.stages.into_iter().next().and_then(|s| s.instructions.into_iter().next()) else { continue };
                 let ins = Instruction { location: s.location, ..ins };
-                self.instruction(&mut st, &ins)?;
+                self.instruction(&mut st, &ins, i)?;
             }
         }
         for ins in &s.instructions {
-            self.announce(&ins.original)?;
-            self.instruction(&mut st, ins)?;
+            self.announce(&mut step, &ins.original)?;
+            self.instruction(&mut st, ins, i)?;
         }
         Ok(st.image)
     }
 
-    fn instruction(&mut self, st: &mut StageState, ins: &Instruction) -> Result<()> {
+    fn instruction(&self, st: &mut StageState, ins: &Instruction, stage: usize) -> Result<()> {
         match &ins.kind {
-            Kind::Run { command, mounts, network, heredocs, .. } => self.run(st, ins, command, mounts, network.as_deref(), heredocs),
-            Kind::Copy(c) => self.copy(st, ins, c, false),
-            Kind::Add(c) => self.copy(st, ins, c, true),
+            Kind::Run { command, mounts, network, heredocs, .. } => self.run(st, ins, command, mounts, network.as_deref(), heredocs, stage),
+            Kind::Copy(c) => self.copy(st, ins, c, false, stage),
+            Kind::Add(c) => self.copy(st, ins, c, true, stage),
             kind => {
                 if let Kind::Arg(decls) = kind {
-                    self.consumed.extend(decls.iter().map(|d| d.name.clone()));
+                    lock(&self.consumed).extend(decls.iter().map(|d| d.name.clone()));
                 }
                 let mut next = st.clone();
                 let desc = meta::apply(&mut next, kind, &self.opts.build_args, &self.globals).map_err(|m| self.err_at(ins.location, m))?;
@@ -303,7 +362,8 @@ impl Run<'_> {
         Ok(self.b.store.resolve(&id.to_string())?)
     }
 
-    fn run(&mut self, st: &mut StageState, ins: &Instruction, command: &Command, mounts: &[RunMount], network: Option<&str>, heredocs: &[crate::dockerfile::ast::Heredoc]) -> Result<()> {
+    #[allow(clippy::too_many_arguments)]
+    fn run(&self, st: &mut StageState, ins: &Instruction, command: &Command, mounts: &[RunMount], network: Option<&str>, heredocs: &[crate::dockerfile::ast::Heredoc], stage: usize) -> Result<()> {
         let args = match command {
             Command::Exec(v) => v.clone(),
             Command::Shell(s) => {
@@ -319,7 +379,7 @@ impl Run<'_> {
         let mut env = st.env();
         env.extend(run_args.iter().map(|(k, v)| format!("{k}={v}")));
         let network = network.map(str::to_owned).unwrap_or_else(|| if self.opts.network.is_empty() { "default".into() } else { self.opts.network.clone() });
-        let oci_mounts = self.run_mounts(st, ins, mounts)?;
+        let mount_key = self.mount_key(ins, mounts, stage)?;
         let created_by = {
             let shown = args.join(" ");
             if run_args.is_empty() {
@@ -328,7 +388,7 @@ impl Run<'_> {
                 format!("|{} {} {shown}", run_args.len(), run_args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
             }
         };
-        let key = Key::new(st.image.as_ref()).part("run").part(serde_json::to_string(&args).expect("strings serialize")).part(&created_by).part(&network).part(serde_json::to_string(&oci_mounts).expect("json"));
+        let key = Key::new(st.image.as_ref()).part("run").part(serde_json::to_string(&args).expect("strings serialize")).part(&created_by).part(&network).part(&mount_key);
         let image = match self.cached(&key) {
             Some(img) => img,
             None => {
@@ -336,6 +396,7 @@ impl Run<'_> {
                 self.out.stream(&format!(" ---> Running in {id}\n"));
                 let lease = self.b.services.network(&network).map_err(Error::Service)?;
                 let mut root = StepRoot::mount(self.b.store, st.image.as_ref(), &self.b.runner.work_dir, &id)?;
+                let (oci_mounts, _mounted, _dirs) = self.run_mounts(st, ins, mounts, stage, &id)?;
                 let p = run::Process { args: args.clone(), env, cwd: st.workdir(), user: st.user(), mounts: oci_mounts };
                 let code = run::run(self.b.runner, &mut root, &format!("berth-build-{id}"), &p, &lease, self.out, &self.opts.cancel)?;
                 drop(lease);
@@ -354,18 +415,53 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// RUN --mount: cache (a directory kept under the cache, by id or target), tmpfs, and
-    /// bind (read-only, from another stage's root or an image is not supported yet).
-    fn run_mounts(&self, st: &StageState, ins: &Instruction, mounts: &[RunMount]) -> Result<Vec<Value>> {
-        let mut out = Vec::new();
+    /// What RUN --mount options add to the step's cache key: the options, and for a bind
+    /// the content it shows (the context's checksum of its source, or the stage's image).
+    fn mount_key(&self, ins: &Instruction, mounts: &[RunMount], stage: usize) -> Result<String> {
+        let mut key = String::new();
+        for m in mounts {
+            key.push_str(&format!("{}:{:?};", m.kind, m.options));
+            if m.kind == "bind" {
+                let opt = |k: &str| m.options.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+                let source = opt("source").or_else(|| opt("src")).unwrap_or_default();
+                match opt("from") {
+                    Some(f) => {
+                        let img = self.mount_image(ins, &f, stage)?;
+                        key.push_str(&img.id.to_string());
+                    }
+                    None => {
+                        let p = copy::matches(Source::Context(self.ctx), &source).map_err(|e| self.err_at(ins.location, e.to_string()))?;
+                        for p in p {
+                            key.push_str(&hex::encode(self.ctx.checksum(&p).map_err(|e| self.err_at(ins.location, e.to_string()))?));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(key)
+    }
+
+    /// The image a `from=` names: an earlier stage's, or an image.
+    fn mount_image(&self, ins: &Instruction, from: &str, stage: usize) -> Result<Image> {
+        match self.stage_ref(from, stage) {
+            Some(j) => self.result(j).ok_or_else(|| self.err_at(ins.location, format!("stage {from} has no files (FROM scratch with nothing in it)"))),
+            None => self.image(from, self.opts.platform.as_deref()).map_err(|e| self.err_at(ins.location, e.to_string())),
+        }
+    }
+
+    /// RUN --mount as OCI mounts: cache (a directory kept beside the steps, by id or
+    /// target), tmpfs, and bind (of the context, or of a stage's or image's root, mounted
+    /// for the step); what must live while the step runs is returned with them.
+    fn run_mounts(&self, st: &StageState, ins: &Instruction, mounts: &[RunMount], stage: usize, id: &str) -> Result<(Vec<Value>, Vec<StepRoot>, Vec<tempfile::TempDir>)> {
+        let (mut out, mut roots, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
         for m in mounts {
             let opt = |k: &str| m.options.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
             let target = opt("target").or_else(|| opt("dst")).or_else(|| opt("destination")).ok_or_else(|| self.err_at(ins.location, format!("mount type={} needs a target", m.kind)))?;
             let target = meta::join_workdir(&st.workdir(), &target);
             match m.kind.as_str() {
                 "cache" => {
-                    let id = opt("id").unwrap_or_else(|| target.clone());
-                    let dir = self.b.runner.work_dir.join("mounts").join(hex::encode(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(id.as_bytes()))));
+                    let cid = opt("id").unwrap_or_else(|| target.clone());
+                    let dir = self.b.runner.work_dir.join("mounts").join(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cid.as_bytes())));
                     std::fs::create_dir_all(&dir).map_err(Error::io("create cache mount", &dir))?;
                     out.push(json!({"destination": target, "type": "bind", "source": dir, "options": ["rbind", "rw"]}));
                 }
@@ -376,13 +472,41 @@ impl Run<'_> {
                     }
                     out.push(json!({"destination": target, "type": "tmpfs", "source": "tmpfs", "options": o}));
                 }
-                other => return Err(self.err_at(ins.location, format!("RUN --mount=type={other} is not supported by berth yet"))),
+                "bind" => {
+                    let source = opt("source").or_else(|| opt("src")).unwrap_or_default();
+                    // Writes to a bind are allowed with rw and thrown away with the step.
+                    let mode = if opt("rw").is_some() || opt("readwrite").is_some() { "rw" } else { "ro" };
+                    let host = match opt("from") {
+                        Some(f) => {
+                            let img = self.mount_image(ins, &f, stage)?;
+                            let r = StepRoot::mount(self.b.store, Some(&img), &self.b.runner.work_dir, &format!("{id}-m{}", roots.len()))?;
+                            let p = copy::real_path_in_root(r.merged(), &source)?;
+                            roots.push(r);
+                            p
+                        }
+                        None => {
+                            let dir = tempfile::Builder::new().prefix(&format!("{id}-ctx")).tempdir_in(&self.b.runner.work_dir).map_err(Error::io("create bind mount source in", &self.b.runner.work_dir))?;
+                            let plan = Plan { sources: vec![source.clone()], dest: "/".into(), ..Plan::default() };
+                            apply(Source::Context(self.ctx), &plan, dir.path()).map_err(|e| self.err_at(ins.location, e.to_string()))?;
+                            let single = self.ctx.get(&crate::context::glob::clean(source.trim_start_matches('/'))).is_some_and(|e| !e.is_dir());
+                            let p = if single {
+                                dir.path().join(source.rsplit('/').next().unwrap_or(&source))
+                            } else {
+                                dir.path().to_owned()
+                            };
+                            dirs.push(dir);
+                            p
+                        }
+                    };
+                    out.push(json!({"destination": target, "type": "bind", "source": host, "options": ["rbind", mode]}));
+                }
+                other => return Err(self.err_at(ins.location, format!("RUN --mount=type={other} is not supported by berth's builder (the classic API has no session to carry secrets or ssh agents)"))),
             }
         }
-        Ok(out)
+        Ok((out, roots, dirs))
     }
 
-    fn copy(&mut self, st: &mut StageState, ins: &Instruction, c: &CopyArgs, add: bool) -> Result<()> {
+    fn copy(&self, st: &mut StageState, ins: &Instruction, c: &CopyArgs, add: bool, stage: usize) -> Result<()> {
         let at = ins.location;
         let keyword = if add { "ADD" } else { "COPY" };
         let ex = |w: &str| st.expand(w).map_err(|m| self.err_at(at, m));
@@ -395,12 +519,16 @@ impl Run<'_> {
                 } else {
                     h.content.clone()
                 };
-                inline.push((h.name.clone(), content));
+                inline.push(Inline { name: h.name.clone(), content: content.into_bytes(), mode: 0o644, mtime: 0 });
                 continue;
             }
             let s = ex(s)?;
             if s.starts_with("http://") || s.starts_with("https://") {
-                return Err(self.err_at(at, format!("{keyword} from a URL ({s}) needs network access from the daemon; not supported by berth yet")));
+                if !add {
+                    return Err(self.err_at(at, format!("source can't be a URL for COPY: {s}")));
+                }
+                inline.push(crate::step::download::fetch(&s, c.checksum.as_deref()).map_err(|m| self.err_at(at, m))?);
+                continue;
             }
             sources.push(s);
         }
@@ -432,8 +560,8 @@ impl Run<'_> {
         let from_image = match &from {
             None => None,
             Some(f) => {
-                match self.stage_ref(f, self.current) {
-                    Some(j) => Some(self.results[j].clone().flatten().ok_or_else(|| self.err_at(at, format!("stage {f} has no files (FROM scratch with nothing in it)")))?),
+                match self.stage_ref(f, stage) {
+                    Some(j) => Some(self.result(j).ok_or_else(|| self.err_at(at, format!("stage {f} has no files (FROM scratch with nothing in it)")))?),
                     None => Some(self.image(f, self.opts.platform.as_deref()).map_err(|e| self.err_at(at, e.to_string()))?),
                 }
             }
@@ -463,9 +591,9 @@ impl Run<'_> {
                 }
             }
         }
-        for (name, content) in &inline {
-            key = key.part(name).part(content);
-            shown.push(format!("heredoc:{name}"));
+        for f in &inline {
+            key = key.part(&f.name).part(&f.content).part(f.mode.to_le_bytes());
+            shown.push(format!("file:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&f.content))));
         }
         let created_by = format!("/bin/sh -c #(nop) {keyword} {} in {dest} ", shown.join(" "));
         let image = match self.cached(&key) {
@@ -503,6 +631,10 @@ impl Run<'_> {
         st.image = Some(image);
         Ok(())
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Writes the tar of `plan` on one thread and unpacks it into `root` on this one, through

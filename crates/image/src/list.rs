@@ -257,26 +257,42 @@ impl Store {
             .sum())
     }
 
-    /// Unreferenced images whose top layer is below the top of another image: the
-    /// intermediate images `docker images` hides without `-a`.
+    /// Unreferenced images that are the parent of another image: the intermediate images
+    /// `docker images` hides without `-a`. A parent is found without a parent pointer: its
+    /// layers are a strict prefix of the child's, or (a config-only build step such as
+    /// `CMD`) the same layers with a history that is a strict prefix of the child's, which
+    /// two independent commits on one base never share (each adds its own dated entry).
     fn intermediate(&self, index: &IndexFile) -> Result<Vec<Digest>> {
-        let mut chains = Vec::new();
+        struct Node {
+            manifest: Digest,
+            chain: Vec<crate::store::layers::ChainId>,
+            history: Vec<String>,
+        }
+        let mut nodes = Vec::new();
         for manifest in index.images.keys() {
             let chain = content::walk(self.blobs(), self.layers(), manifest)?.layers;
-            chains.push((manifest.clone(), chain));
+            let history = self
+                .load_image(manifest)
+                .ok()
+                .and_then(|i| i.config.history().clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|h| serde_json::to_string(h).unwrap_or_default())
+                .collect();
+            nodes.push(Node { manifest: manifest.clone(), chain, history });
         }
-        Ok(chains
+        let is_parent = |p: &Node, c: &Node| -> bool {
+            if p.chain.len() < c.chain.len() {
+                // Chain ids pin everything below, so one position compares prefixes.
+                return p.chain.last().is_some_and(|top| &c.chain[p.chain.len() - 1] == top)
+                    || (p.chain.is_empty() && p.history.len() < c.history.len() && c.history.starts_with(&p.history));
+            }
+            p.chain == c.chain && p.history.len() < c.history.len() && c.history.starts_with(&p.history)
+        };
+        Ok(nodes
             .iter()
-            .filter(|(m, chain)| {
-                index.references_of(m).is_empty()
-                    && chain.last().is_some_and(|top| {
-                        // Chain ids pin everything below, so one position compares prefixes.
-                        chains.iter().any(|(_, other)| {
-                            other.len() > chain.len() && &other[chain.len() - 1] == top
-                        })
-                    })
-            })
-            .map(|(m, _)| m.clone())
+            .filter(|p| index.references_of(&p.manifest).is_empty() && nodes.iter().any(|c| is_parent(p, c)))
+            .map(|n| n.manifest.clone())
             .collect())
     }
 }

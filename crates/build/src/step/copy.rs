@@ -28,8 +28,8 @@ pub enum Source<'a> {
 pub struct Plan {
     /// Source paths (globs allowed), relative to the source's root.
     pub sources: Vec<String>,
-    /// Heredoc sources: (name, content).
-    pub inline: Vec<(String, String)>,
+    /// Sources that are not files of the source: heredocs and downloads.
+    pub inline: Vec<Inline>,
     /// Absolute destination; a trailing `/` means "into this directory".
     pub dest: String,
     pub owner: Option<(u32, u32)>,
@@ -37,6 +37,15 @@ pub struct Plan {
     /// ADD: local tar archives are unpacked into the destination.
     pub unpack_archives: bool,
     pub excludes: Vec<crate::context::glob::Pattern>,
+}
+
+/// A file given by content: a heredoc (0644) or an ADD of a URL (0600, as Docker).
+#[derive(Debug)]
+pub struct Inline {
+    pub name: String,
+    pub content: Vec<u8>,
+    pub mode: u32,
+    pub mtime: u64,
 }
 
 /// What COPY resolved a source pattern to: the matched paths.
@@ -97,7 +106,7 @@ fn open_in_root(root: &Path, path: &str) -> io::Result<fs::File> {
 }
 
 /// Where `path` of a mounted root really is on the host, symlinks resolved inside it.
-fn real_path_in_root(root: &Path, path: &str) -> Result<PathBuf> {
+pub fn real_path_in_root(root: &Path, path: &str) -> Result<PathBuf> {
     let f = open_in_root(root, path).map_err(|_| Error::Invalid(format!("failed to compute cache key: \"{path}\" not found")))?;
     use std::os::fd::AsRawFd;
     fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).map_err(Error::io("resolve", root.join(path.trim_start_matches('/'))))
@@ -129,10 +138,10 @@ pub fn write_tar(src: Source<'_>, plan: &Plan, root: &Path, out: impl Write) -> 
     } else {
         w.parents(&dest)?;
     }
-    for (name, content) in &plan.inline {
-        let target = if into_dir { format!("{dest}/{name}") } else { dest.clone() };
-        let mut h = w.header(EntryType::Regular, 0o644, (0, 0), 0, content.len() as u64);
-        w.b.append_data(&mut h, rel(&target), content.as_bytes()).map_err(Error::io("write tar entry", &target))?;
+    for f in &plan.inline {
+        let target = if into_dir { format!("{dest}/{}", f.name) } else { dest.clone() };
+        let mut h = w.header(EntryType::Regular, f.mode, (0, 0), f.mtime, f.content.len() as u64);
+        w.b.append_data(&mut h, rel(&target), f.content.as_slice()).map_err(Error::io("write tar entry", &target))?;
     }
     for p in &selected {
         let base = p.rsplit('/').next().unwrap_or(p);

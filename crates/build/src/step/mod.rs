@@ -2,6 +2,7 @@
 //! runtime), [`copy`] (COPY and ADD), and [`root`], the mounted root a step works in.
 
 pub mod copy;
+pub mod download;
 pub mod meta;
 pub mod root;
 pub mod run;

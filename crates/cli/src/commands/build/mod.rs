@@ -5,8 +5,8 @@
 //! exits with the failed RUN's code. `-` reads a context tar, or a lone Dockerfile, from
 //! standard input; `-f -` reads the Dockerfile from standard input.
 
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 
 use berth_api_client::stream::for_each_json;
 use berth_api_client::{Body, Query};
@@ -15,6 +15,9 @@ use serde_json::Value;
 use crate::commands::pull::{stream_error, Progress};
 use crate::commands::Context;
 use crate::error::CliError;
+
+mod context;
+mod progress;
 
 const CX: &str = "build";
 
@@ -67,7 +70,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
-    let (tar, dockerfile) = context_tar(&args)?;
+    let (tar, dockerfile) = context::context_tar(&args)?;
     let mut q = Query::new().opt("dockerfile", dockerfile.as_deref());
     for t in &args.tags {
         q = q.add("t", t);
@@ -98,6 +101,8 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
         .opt("platform", args.platform.as_deref());
     let api = ctx.api(CX)?;
     let mut shown = Progress::new(false);
+    let tty = crate::stdio::terminal::stdout_is_tty();
+    let mut compact = (tty && !args.quiet && matches!(args.progress.as_str(), "auto" | "tty")).then(progress::Compact::new);
     let mut id = None;
     let mut failure: Option<(i32, String)> = None;
     api.block(async {
@@ -112,10 +117,15 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
             if let Some(i) = v.pointer("/aux/ID").and_then(Value::as_str) {
                 id = Some(i.to_owned());
             } else if let Some(s) = v.get("stream").and_then(Value::as_str) {
-                use std::io::Write;
-                let mut o = io::stdout().lock();
-                let _ = o.write_all(s.as_bytes());
-                let _ = o.flush();
+                match compact.as_mut() {
+                    Some(c) => c.feed(s),
+                    None => {
+                        use std::io::Write;
+                        let mut o = io::stdout().lock();
+                        let _ = o.write_all(s.as_bytes());
+                        let _ = o.flush();
+                    }
+                }
             } else if v.get("status").is_some() {
                 shown.show(&v);
             }
@@ -124,6 +134,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::api(CX, e))
     })?;
+    if let Some(c) = compact.as_mut() {
+        c.finish(failure.as_ref().map(|(_, m)| m.as_str()));
+    }
     if let Some((code, message)) = failure {
         return Err(CliError::bare(code, message));
     }
@@ -133,74 +146,3 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The context as a tar, and the Dockerfile's name in it when not the default.
-fn context_tar(args: &Args) -> Result<(Vec<u8>, Option<String>), CliError> {
-    let stdin_dockerfile = args.file.as_deref() == Some("-");
-    if args.context == "-" {
-        if stdin_dockerfile {
-            return Err(CliError::usage(CX, "invalid argument: can't use stdin for both build context and dockerfile"));
-        }
-        let mut input = Vec::new();
-        io::stdin().read_to_end(&mut input).map_err(|e| CliError::failed(CX, format!("read standard input: {e}")))?;
-        if is_archive(&input) {
-            return Ok((input, args.file.clone()));
-        }
-        // A lone Dockerfile: the context is empty but for it.
-        return Ok((one_file_tar("Dockerfile", &input)?, None));
-    }
-    let dir = Path::new(&args.context);
-    if !dir.is_dir() {
-        return Err(CliError::failed(CX, format!("unable to prepare context: path {:?} not found", args.context)));
-    }
-    let ignore = berth_build::context::read_ignore(dir).map_err(|e| CliError::failed(CX, e))?;
-    let (dockerfile, extra) = match &args.file {
-        Some(_) if stdin_dockerfile => {
-            let mut text = Vec::new();
-            io::stdin().read_to_end(&mut text).map_err(|e| CliError::failed(CX, format!("read Dockerfile from standard input: {e}")))?;
-            (format!(".dockerfile.{}", berth_build::step::root::random_id()), Some(text))
-        }
-        Some(f) => {
-            let path = Path::new(f);
-            let abs = std::fs::canonicalize(path).map_err(|e| CliError::failed(CX, format!("unable to prepare context: the Dockerfile ({f}) cannot be read: {e}")))?;
-            let root = std::fs::canonicalize(dir).map_err(|e| CliError::failed(CX, format!("unable to prepare context: {}: {e}", dir.display())))?;
-            match abs.strip_prefix(&root) {
-                Ok(rel) => (rel.to_string_lossy().into_owned(), None),
-                // Outside the context: sent inside it under a name of its own, as docker does.
-                Err(_) => {
-                    let text = std::fs::read(&abs).map_err(|e| CliError::failed(CX, format!("read {f}: {e}")))?;
-                    (format!(".dockerfile.{}", berth_build::step::root::random_id()), Some(text))
-                }
-            }
-        }
-        None => ("Dockerfile".to_owned(), None),
-    };
-    let mut tar = Vec::new();
-    berth_build::context::tar_dir(dir, &ignore, &[dockerfile.as_str(), ".dockerignore"], &mut tar).map_err(|e| CliError::failed(CX, format!("unable to prepare context: {e}")))?;
-    if let Some(text) = extra {
-        tar = append_file(tar, &dockerfile, &text)?;
-    }
-    let name = (dockerfile != "Dockerfile").then_some(dockerfile);
-    Ok((tar, name))
-}
-
-fn is_archive(b: &[u8]) -> bool {
-    b.starts_with(&[0x1f, 0x8b]) || b.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) || (b.len() >= 262 && &b[257..262] == b"ustar")
-}
-
-fn one_file_tar(name: &str, content: &[u8]) -> Result<Vec<u8>, CliError> {
-    append_file(Vec::new(), name, content)
-}
-
-/// `tar` with one more file: the two zero blocks that end an archive are cut off first.
-fn append_file(mut tar: Vec<u8>, name: &str, content: &[u8]) -> Result<Vec<u8>, CliError> {
-    while tar.len() >= 512 && tar[tar.len() - 512..].iter().all(|&b| b == 0) {
-        tar.truncate(tar.len() - 512);
-    }
-    let mut b = tar::Builder::new(tar);
-    let mut h = tar::Header::new_gnu();
-    h.set_size(content.len() as u64);
-    h.set_mode(0o644);
-    h.set_entry_type(tar::EntryType::Regular);
-    b.append_data(&mut h, name, content).map_err(|e| CliError::failed(CX, format!("add {name} to the context: {e}")))?;
-    b.into_inner().map_err(|e| CliError::failed(CX, format!("add {name} to the context: {e}")))
-}

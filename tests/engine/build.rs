@@ -327,7 +327,15 @@ fn dockerignore(c: Client) {
     let d = Daemon::start();
     let ctx = context(&[
         ("Dockerfile", "FROM busybox\nCOPY . /ctx\n"),
-        (".dockerignore", "secret.txt\n**/*.log\n!important.log\nnode_modules\n"),
+        (
+            ".dockerignore",
+            "# a comment\n/secret.txt\n**/*.log\n!important.log\nnode_modules\n*/temp*\nexcluded-dir\n!excluded-dir/keep\n",
+        ),
+        ("sub/tempfile", "t\n"),
+        ("sub/deep/tempx", "t\n"),
+        ("tempfile-root", "t\n"),
+        ("excluded-dir/keep", "k\n"),
+        ("excluded-dir/drop", "d\n"),
         ("keep.txt", "k\n"),
         ("secret.txt", "s\n"),
         ("a.log", "l\n"),
@@ -341,7 +349,7 @@ fn dockerignore(c: Client) {
     let got = sh(&d, c, "ign:1", "cd /ctx && find . -type f | sort; test -e node_modules || echo no-node-modules");
     assert_eq!(
         got,
-        "./.dockerignore\n./Dockerfile\n./important.log\n./keep.txt\n./sub/keep.md\nno-node-modules\n"
+        "./.dockerignore\n./Dockerfile\n./excluded-dir/keep\n./important.log\n./keep.txt\n./sub/deep/tempx\n./sub/keep.md\n./tempfile-root\nno-node-modules\n"
     );
 }
 
@@ -600,17 +608,18 @@ fn cli_flags(c: Client) {
     // The Dockerfile from stdin (`-f -`), and one outside the context. BUG(report): the
     // berth CLI adds such a file to the context tar with an empty uid field; berthd
     // refuses the tar ("numeric field was not a number: when getting uid for ...").
-    let r = build_stdin(&d, c, &["-t", "stdin:4", "-f", "-", p(&ctx)], b"FROM busybox\nCOPY f /f\nRUN echo dash-f > /which\n");
-    assert_eq!(r.code, 0, "BUG(report): build -f - {r:?}"); // BUG(report): berth CLI
-    assert_eq!(sh(&d, c, "stdin:4", "cat /which /f"), "dash-f\nctx-file\n");
+    let dash = build_stdin(&d, c, &["-t", "stdin:4", "-f", "-", p(&ctx)], b"FROM busybox\nCOPY f /f\nRUN echo dash-f > /which\n");
     let outside = context(&[("Dockerfile.out", "FROM busybox\nCOPY f /f\nRUN echo outside > /which\n")]);
-    let r = build(&d, c, &["-f", &format!("{}/Dockerfile.out", p(&outside)), "-t", "f:3", p(&ctx)]);
-    assert_eq!(r.code, 0, "BUG(report): -f outside the context {r:?}"); // BUG(report): berth CLI
-    assert_eq!(sh(&d, c, "f:3", "cat /which /f"), "outside\nctx-file\n");
+    let out = build(&d, c, &["-f", &format!("{}/Dockerfile.out", p(&outside)), "-t", "f:3", p(&ctx)]);
     // A lone Dockerfile on stdin.
-    let r = build_stdin(&d, c, &["-t", "stdin:3", "-"], b"FROM busybox\nRUN echo lone > /which\n");
-    assert_eq!(r.code, 0, "BUG(report): lone Dockerfile on stdin {r:?}"); // BUG(report): berth CLI
-    assert_eq!(sh(&d, c, "stdin:3", "cat /which"), "lone\n", "{r:?}");
+    let lone = build_stdin(&d, c, &["-t", "stdin:3", "-"], b"FROM busybox\nRUN echo lone > /which\n");
+    eprintln!("TMPDBG {out:?} {lone:?}");
+    assert_eq!(dash.code, 0, "build -f - {dash:?}"); // BUG(report): berth CLI
+    assert_eq!(sh(&d, c, "stdin:4", "cat /which /f"), "dash-f\nctx-file\n");
+    assert_eq!(out.code, 0, "build -f outside the context {out:?}"); // BUG(report): berth CLI
+    assert_eq!(sh(&d, c, "f:3", "cat /which /f"), "outside\nctx-file\n");
+    assert_eq!(lone.code, 0, "build - < Dockerfile {lone:?}"); // BUG(report): berth CLI
+    assert_eq!(sh(&d, c, "stdin:3", "cat /which"), "lone\n");
 }
 
 // ---------------------------------------------------------------- 10. details
@@ -760,7 +769,6 @@ fn context_edge_cases(c: Client) {
     // Nothing outside the context: .. and an absolute path are the context's.
     df("FROM busybox\nCOPY ../../../../etc/hostname /h\n");
     let r = build(&d, c, &[p(&ctx)]);
-    println!("DOTDOT {r:?}");
     assert_ne!(r.code, 0, "COPY ../ outside the context succeeded: {r:?}");
     df("FROM busybox\nCOPY /f /abs\n");
     build(&d, c, &["-t", "edge:2", p(&ctx)]).ok();
@@ -771,10 +779,8 @@ fn context_edge_cases(c: Client) {
     std::os::unix::fs::symlink(outside.path().join("secret"), ctx.path().join("escape")).unwrap();
     df("FROM busybox\nCOPY escape /escape\n");
     let r = build(&d, c, &["-t", "edge:3", p(&ctx)]);
-    println!("ESCAPE {r:?}");
     if r.code == 0 {
         let got = sh(&d, c, "edge:3", "cat /escape 2>&1; true");
-        println!("ESCAPE GOT {got:?}");
         assert!(!got.contains("secret-outside"), "a file outside the context was copied through a symlink");
     }
     std::fs::remove_file(ctx.path().join("escape")).unwrap();
@@ -817,6 +823,100 @@ fn cache_details(c: Client) {
     assert_eq!(r.out(), image_id(&d, c, "cd:5"), "same build, other tag: not the same image");
 }
 
+// ---------------------------------------------------------------- 13. concurrency, cancel
+
+/// Processes whose command line is exactly `argv`.
+fn processes(argv: &[&str]) -> Vec<i32> {
+    let want: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want))
+        .collect()
+}
+
+fn concurrent_builds_and_cancel(c: Client) {
+    let d = Daemon::start();
+    // Four builds at once: two the same (racing for the cache), two different.
+    let same = context(&[("Dockerfile", "FROM busybox\nRUN echo same > /s\nRUN sleep 0.3\n")]);
+    let other: Vec<tempfile::TempDir> = (0..2)
+        .map(|i| context(&[("Dockerfile", &format!("FROM busybox\nRUN echo other{i} > /o\nRUN sleep 0.3\n")), ("f", "f\n")]))
+        .collect();
+    std::thread::scope(|s| {
+        let mut hs = Vec::new();
+        for (tag, dir) in [("par:s1", same.path()), ("par:s2", same.path()), ("par:o0", other[0].path()), ("par:o1", other[1].path())] {
+            let d = &d;
+            hs.push(s.spawn(move || build(d, c, &["-t", tag, dir.to_str().unwrap()])));
+        }
+        for h in hs {
+            let r = h.join().unwrap();
+            assert_eq!(r.code, 0, "a concurrent build failed: {r:?}");
+        }
+    });
+    assert_eq!(sh(&d, c, "par:s1", "cat /s"), "same\n");
+    assert_eq!(sh(&d, c, "par:s2", "cat /s"), "same\n");
+    assert_eq!(sh(&d, c, "par:o0", "cat /o"), "other0\n");
+    assert_eq!(sh(&d, c, "par:o1", "cat /o"), "other1\n");
+
+    // The client goes away during a RUN: the step's process is stopped, no tag appears.
+    // (A duration of its own per client: the two variants run in parallel.)
+    let secs = match c {
+        Client::Berth => "987",
+        Client::Docker => "988",
+    };
+    let ctx = context(&[("Dockerfile", &format!("FROM busybox\nRUN echo started; sleep {secs}\n"))]);
+    let mut child = build_cmd(&d, c, &["-t", "cancelled:1", p(&ctx)]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    assert!(crate::eventually(20, || !processes(&["sleep", secs]).is_empty()), "the RUN step never started");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let stopped = crate::eventually(15, || processes(&["sleep", secs]).is_empty());
+    let left = processes(&["sleep", secs]);
+    for pid in &left {
+        // SAFETY: kill(2) of the step this test started, so that it does not outlive the test.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    // BUG(report): the RUN process of a build whose client went away keeps running (and
+    // outlives the daemon, reparented to init, in its berth-build-* cgroup).
+    assert!(stopped, "the RUN of a cancelled build still runs after 15 s: {left:?}");
+    assert_ne!(d.run(c, &["inspect", "cancelled:1"]).code, 0, "a cancelled build was tagged");
+    // And the daemon still builds.
+    let r = build(&d, c, &["-q", p(&same)]).ok();
+    assert!(is_image_id(r.out()), "{r:?}");
+}
+
+// ---------------------------------------------------------------- 14. paths, scratch
+
+const PATHS: &str = "FROM scratch AS s
+COPY f /f
+FROM busybox
+MAINTAINER someone <someone@example.com>
+WORKDIR /app
+COPY f .
+COPY f rel/
+COPY [\"a b.txt\", \"/dst dir/\"]
+ADD --chown=1000:1000 tree /tree
+COPY --from=s /f /from-scratch
+";
+
+fn paths_and_scratch(c: Client) {
+    let d = Daemon::start();
+    let ctx = context(&[("Dockerfile", PATHS), ("f", "f\n"), ("a b.txt", "spaces\n"), ("tree/x/y", "y\n")]);
+    build(&d, c, &["-t", "paths:1", p(&ctx)]).ok();
+    let got = sh(
+        &d,
+        c,
+        "paths:1",
+        "cat /app/f /app/rel/f '/dst dir/a b.txt' /from-scratch; stat -c '%u:%g %n' /tree /tree/x /tree/x/y",
+    );
+    assert_eq!(got, "f\nf\nspaces\nf\n1000:1000 /tree\n1000:1000 /tree/x\n1000:1000 /tree/x/y\n");
+    assert_eq!(d.run(c, &["inspect", "--format", "{{.Author}}", "paths:1"]).ok().out(), "someone <someone@example.com>");
+    // An image FROM scratch: one layer, the file.
+    build(&d, c, &["--target", "s", "-t", "scratch:1", p(&ctx)]).ok();
+    assert_eq!(d.run(c, &["inspect", "--format", "{{len .RootFS.Layers}}", "scratch:1"]).ok().out(), "1");
+}
+
 both!(
     every_instruction,
     multi_stage_and_target,
@@ -830,5 +930,7 @@ both!(
     instruction_details,
     context_edge_cases,
     cache_details,
+    concurrent_builds_and_cancel,
+    paths_and_scratch,
 );
 

@@ -583,6 +583,7 @@ impl Run<'_> {
                         return Err(self.err_at(at, format!("no source files were specified: {s}")));
                     }
                     for m in matched {
+                        let _ = self.ctx.prefetch_digests(&m);
                         let sum = self.ctx.checksum(&m).map_err(|_| self.err_at(at, format!("file not found in build context or excluded by .dockerignore: stat {s}: file does not exist")))?;
                         key = key.part(&m).part(sum);
                         let kind = if self.ctx.get(&m).is_some_and(|e| e.is_dir()) { "dir" } else { "file" };
@@ -668,4 +669,24 @@ fn script(line: &str, heredocs: &[crate::dockerfile::ast::Heredoc]) -> String {
         s.push_str(&h.name);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script;
+    use crate::dockerfile::ast::Heredoc;
+
+    fn doc(name: &str, content: &str) -> Heredoc {
+        Heredoc { name: name.into(), content: content.into(), expand: true, strip_tabs: false }
+    }
+
+    #[test]
+    fn heredoc_scripts() {
+        assert_eq!(script("echo hi", &[]), "echo hi");
+        // A RUN that is only a heredoc runs its body.
+        assert_eq!(script("<<EOF", &[doc("EOF", "echo a\necho b\n")]), "echo a\necho b\n");
+        // A heredoc fed to a command stays a here-document for the shell.
+        assert_eq!(script("cat <<EOF > /f", &[doc("EOF", "x\n")]), "cat <<EOF > /f\nx\nEOF");
+        assert_eq!(script("cat <<A <<B", &[doc("A", "1\n"), doc("B", "2\n")]), "cat <<A <<B\n1\nA\n2\nB");
+    }
 }

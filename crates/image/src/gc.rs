@@ -145,8 +145,11 @@ impl Store {
         let mut tx = self.images().begin()?;
         let mut removal = Removal::default();
         let records: Vec<Digest> = tx.index.images.keys().cloned().collect();
+        // Parents of other images (a build's steps: its cache) are not dangling, as in
+        // Docker; `all` removes them with the rest.
+        let parents = if all { Vec::new() } else { self.intermediate(&tx.index)? };
         for manifest in records {
-            let dangling = tx.index.references_of(&manifest).is_empty();
+            let dangling = tx.index.references_of(&manifest).is_empty() && !parents.contains(&manifest);
             if (all || dangling) && self.users_of(&tx.index, &manifest)?.is_empty() {
                 self.forget_image(&mut tx.index, &manifest, &mut removal)?;
             }

@@ -262,7 +262,7 @@ impl Store {
     /// layers are a strict prefix of the child's, or (a config-only build step such as
     /// `CMD`) the same layers with a history that is a strict prefix of the child's, which
     /// two independent commits on one base never share (each adds its own dated entry).
-    fn intermediate(&self, index: &IndexFile) -> Result<Vec<Digest>> {
+    pub(crate) fn intermediate(&self, index: &IndexFile) -> Result<Vec<Digest>> {
         struct Node {
             manifest: Digest,
             chain: Vec<crate::store::layers::ChainId>,

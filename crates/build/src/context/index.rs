@@ -483,6 +483,30 @@ impl Context {
         Ok(())
     }
 
+    /// Computes the content digests of every file at or beneath `path` on all cores, so
+    /// a [`Context::checksum`] after it only combines cached digests: hashing is most of
+    /// the time a cache lookup of a big COPY takes.
+    pub fn prefetch_digests(&self, path: &str) -> Result<()> {
+        let Some(key) = lookup_key(path) else { return Ok(()) };
+        let mut files: Vec<(&str, &Entry)> = self.walk(&key).filter(|(_, e)| e.is_file()).collect();
+        if let Some(e) = self.entries.get(&key).filter(|e| e.is_file()) {
+            files.push((key.as_str(), e));
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+        if threads <= 1 {
+            return files.iter().try_for_each(|(p, e)| self.content_digest(e, p).map(drop));
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let files = &files;
+                    s.spawn(move || files.iter().skip(t).step_by(threads).try_for_each(|(p, e)| self.content_digest(e, p).map(drop)))
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| h.join().expect("hashing does not panic"))
+        })
+    }
+
     /// The sha256 of an entry's content, computed once and cached in the entry.
     pub fn content_digest(&self, entry: &Entry, path: &str) -> Result<[u8; 32]> {
         if let Some(d) = entry.content_digest.get() {

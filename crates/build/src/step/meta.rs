@@ -272,3 +272,54 @@ mod tests {
         assert!(valid_signal("SIGTERM") && valid_signal("KILL") && valid_signal("9") && !valid_signal("SIGFOO"));
     }
 }
+
+#[cfg(test)]
+mod config_tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::apply;
+    use crate::dockerfile::ast::{ArgDecl, Command, Kind};
+    use crate::state::StageState;
+
+    fn state() -> StageState {
+        StageState { image: None, config: json!({"Env": ["PATH=/bin"], "Cmd": ["sh"]}), args: BTreeMap::new(), escape: '\\', cmd_set: false, author: None }
+    }
+
+    #[test]
+    fn env_wins_over_arg_and_expands() {
+        let mut st = state();
+        let given = BTreeMap::from([("V".to_owned(), Some("given".to_owned()))]);
+        let none = BTreeMap::new();
+        apply(&mut st, &Kind::Arg(vec![ArgDecl { name: "V".into(), default: Some("dflt".into()) }]), &given, &none).unwrap();
+        assert_eq!(st.lookup("V").as_deref(), Some("given"));
+        apply(&mut st, &Kind::Env(vec![("W".into(), "\"${V}-x\"".into())]), &given, &none).unwrap();
+        assert_eq!(st.lookup("W").as_deref(), Some("given-x"));
+        apply(&mut st, &Kind::Env(vec![("V".into(), "env".into())]), &given, &none).unwrap();
+        assert_eq!(st.lookup("V").as_deref(), Some("env"), "ENV shadows ARG");
+        assert!(st.run_args().is_empty(), "a shadowed ARG is not passed to RUN again");
+    }
+
+    #[test]
+    fn entrypoint_resets_an_inherited_cmd_only() {
+        let none = BTreeMap::new();
+        let mut st = state();
+        apply(&mut st, &Kind::Entrypoint(Command::Exec(vec!["/bin/app".into()])), &none, &none).unwrap();
+        assert!(st.config["Cmd"].is_null());
+        let mut st = state();
+        apply(&mut st, &Kind::Cmd(Command::Shell("run me".into())), &none, &none).unwrap();
+        apply(&mut st, &Kind::Entrypoint(Command::Exec(vec!["/bin/app".into()])), &none, &none).unwrap();
+        assert_eq!(st.config["Cmd"], json!(["/bin/sh", "-c", "run me"]));
+    }
+
+    #[test]
+    fn global_arg_needs_redeclaring() {
+        let none = BTreeMap::new();
+        let global = BTreeMap::from([("G".to_owned(), Some("g".to_owned()))]);
+        let mut st = state();
+        assert_eq!(st.lookup("G"), None);
+        apply(&mut st, &Kind::Arg(vec![ArgDecl { name: "G".into(), default: None }]), &none, &global).unwrap();
+        assert_eq!(st.lookup("G").as_deref(), Some("g"));
+    }
+}

@@ -14,7 +14,7 @@ use berth_build::{BuildOptions, Builder, Cache, Runner};
 use berth_image::Reference;
 use serde_json::{json, Value};
 
-use crate::api::images::{form_pairs, progress_body, spool};
+use crate::api::images::{form_pairs, progress_body};
 use crate::build::{build_root, EngineServices, StreamOutput};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
@@ -30,6 +30,23 @@ fn json_map(raw: Option<&String>, what: &str) -> Result<BTreeMap<String, Option<
 
 fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True"))
+}
+
+/// The context into an anonymous memory file: a build reads it while it runs and drops
+/// it after, so it never needs to reach a disk or dirty a file system's page cache.
+async fn spool_memory(body: axum::body::Body) -> Result<std::fs::File> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+    let fd = nix::sys::memfd::memfd_create(c"berth-build-context", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .map_err(|e| Error::internal("create a memory file for the build context", std::io::Error::from(e)))?;
+    let mut f = std::fs::File::from(fd);
+    let mut s = body.into_data_stream();
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk.map_err(|e| Error::Invalid(format!("read the build context: {e}")))?;
+        f.write_all(&chunk).map_err(|e| Error::internal("spool the build context", e))?;
+    }
+    std::io::Seek::rewind(&mut f).map_err(|e| Error::internal("rewind the build context", e))?;
+    Ok(f)
 }
 
 pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result<Response> {
@@ -59,7 +76,7 @@ pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result
         platform: last("platform").filter(|p| !p.is_empty()),
         cancel: cancel.clone(),
     };
-    let file = spool(&d, req.into_body()).await?;
+    let file = spool_memory(req.into_body()).await?;
     let rt = tokio::runtime::Handle::current();
     let body = progress_body(move |w| {
         let out = StreamOutput::new(w, opts.quiet, cancel);

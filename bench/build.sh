@@ -24,7 +24,9 @@
 #
 # docker, podman and buildah are the peers of ../shared/peers (20-up.sh, called here;
 # idempotent; left running: stop them with ../shared/peers/99-down.sh). berth gets a berthd
-# of its own in its own network namespace and temp dir, removed on exit with everything.
+# of its own in its own network namespace and temp dir, removed on exit with everything,
+# run from a copy of target/release's binaries taken at the start (a cargo build beside the
+# run cannot swap them midway). A peer that does not come up is left out, and said so.
 #
 # env: SYSTEMS    which systems (default "berth legacy buildkit podman buildah"; legacy and
 #                 buildkit are dockerd's two builders; SYSTEMS=berth needs no peers)
@@ -73,7 +75,6 @@ CTX=$W/ctx
 TAG=bb$$-build:latest
 declare -A LABEL=([berth]="berth" [legacy]="docker classic builder" [buildkit]="docker BuildKit"
   [podman]="podman build" [buildah]="buildah bud")
-BERTH=("$BIN/berth" -H "unix://$BSOCK")
 
 # build SYSTEM: one build of CTX tagged TAG; prints the image ID
 build() {
@@ -124,6 +125,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Our own copy of the binaries: a cargo build in the same target dir during the run must
+# not swap the CLI (or berthd's shim and runtime, found next to it) under the figures.
+mkdir "$W/bin"
+cp -p "$BIN/berthd" "$BIN/berth" "$BIN/berth-shim" "$BIN/berth-runtime" "$W/bin/"
+BIN=$W/bin
+BERTH=("$BIN/berth" -H "unix://$BSOCK")
 
 T_START=${EPOCHREALTIME/./}
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)

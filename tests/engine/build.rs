@@ -246,6 +246,10 @@ fn every_instruction(c: Client) {
     assert!(h.contains(r#"echo "v=$V a=$A c=$C" > /shellform"#), "{h}");
     assert!(h.contains("echo exec-form > /execform"), "{h}");
     assert!(h.contains("pwd > /pwd"), "{h}");
+    assert!(h.contains("ENV A=1"), "{h}");
+    // One entry per instruction after FROM (28, ARG included as the classic builder
+    // does), on top of the base's one.
+    assert_eq!(h.lines().count(), 29, "{h}");
 
     // ONBUILD: a child FROM the parent runs the trigger; the trigger is not inherited.
     let parent = context(&[("Dockerfile", "FROM busybox\nONBUILD RUN echo trigger > /t\n")]);
@@ -613,7 +617,6 @@ fn cli_flags(c: Client) {
     let out = build(&d, c, &["-f", &format!("{}/Dockerfile.out", p(&outside)), "-t", "f:3", p(&ctx)]);
     // A lone Dockerfile on stdin.
     let lone = build_stdin(&d, c, &["-t", "stdin:3", "-"], b"FROM busybox\nRUN echo lone > /which\n");
-    eprintln!("TMPDBG {out:?} {lone:?}");
     assert_eq!(dash.code, 0, "build -f - {dash:?}"); // BUG(report): berth CLI
     assert_eq!(sh(&d, c, "stdin:4", "cat /which /f"), "dash-f\nctx-file\n");
     assert_eq!(out.code, 0, "build -f outside the context {out:?}"); // BUG(report): berth CLI
@@ -828,13 +831,24 @@ fn cache_details(c: Client) {
 /// Processes whose command line is exactly `argv`.
 fn processes(argv: &[&str]) -> Vec<i32> {
     let want: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    processes_where(|c| c == want)
+}
+
+fn processes_where(f: impl Fn(&[u8]) -> bool) -> Vec<i32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want))
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| f(&c)))
         .collect()
+}
+
+fn kill_all(pids: &[i32]) {
+    for pid in pids {
+        // SAFETY: kill(2) of a build step this test started, so that it does not outlive it.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
 }
 
 fn concurrent_builds_and_cancel(c: Client) {
@@ -860,6 +874,20 @@ fn concurrent_builds_and_cancel(c: Client) {
     assert_eq!(sh(&d, c, "par:o0", "cat /o"), "other0\n");
     assert_eq!(sh(&d, c, "par:o1", "cat /o"), "other1\n");
 
+    // The client goes away during a RUN that prints: the step is stopped.
+    let token = format!("tick-{}", crate::name(c));
+    let ctx = context(&[("Dockerfile", &format!("FROM busybox\nRUN while true; do echo {token}; sleep 0.2; done\n"))]);
+    let has_token = |c: &[u8]| String::from_utf8_lossy(c).contains(&token);
+    let mut child = build_cmd(&d, c, &["-t", "cancelled:0", p(&ctx)]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    assert!(crate::eventually(20, || !processes_where(has_token).is_empty()), "the RUN step never started");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let stopped = crate::eventually(15, || processes_where(has_token).is_empty());
+    let left = processes_where(has_token);
+    kill_all(&left);
+    assert!(stopped, "the printing RUN of a cancelled build still runs after 15 s: {left:?}");
+    assert_ne!(d.run(c, &["inspect", "cancelled:0"]).code, 0, "a cancelled build was tagged");
+
     // The client goes away during a RUN: the step's process is stopped, no tag appears.
     // (A duration of its own per client: the two variants run in parallel.)
     let secs = match c {
@@ -873,10 +901,7 @@ fn concurrent_builds_and_cancel(c: Client) {
     let _ = child.wait();
     let stopped = crate::eventually(15, || processes(&["sleep", secs]).is_empty());
     let left = processes(&["sleep", secs]);
-    for pid in &left {
-        // SAFETY: kill(2) of the step this test started, so that it does not outlive the test.
-        unsafe { libc::kill(*pid, libc::SIGKILL) };
-    }
+    kill_all(&left);
     // BUG(report): the RUN process of a build whose client went away keeps running (and
     // outlives the daemon, reparented to init, in its berth-build-* cgroup).
     assert!(stopped, "the RUN of a cancelled build still runs after 15 s: {left:?}");
@@ -917,6 +942,73 @@ fn paths_and_scratch(c: Client) {
     assert_eq!(d.run(c, &["inspect", "--format", "{{len .RootFS.Layers}}", "scratch:1"]).ok().out(), "1");
 }
 
+// ---------------------------------------------------------------- 15. layer content
+
+const LAYERS: &str = "FROM busybox
+RUN mkdir -p /d/sub && echo x > /d/sub/f && echo y > /d/keep && echo m > /mode && echo h > /hard
+RUN rm -rf /d/sub && rm /bin/vi && chmod 600 /mode && chown 1000:1000 /mode
+RUN rm -rf /d && mkdir /d && echo new > /d/new && ln -s /etc/passwd /link && ln /hard /hard2 && mkfifo /fifo
+";
+
+fn layer_content(c: Client) {
+    let d = Daemon::start();
+    let ctx = context(&[("Dockerfile", LAYERS)]);
+    build(&d, c, &["-t", "layers:1", p(&ctx)]).ok();
+    let script = "ls -A /d; test -e /bin/vi || echo no-vi; stat -c '%a %u:%g' /mode; readlink /link; \
+                  stat -c '%h' /hard2; test -p /fifo && echo fifo";
+    let want = "new\nno-vi\n600 1000:1000\n/etc/passwd\n2\nfifo\n";
+    assert_eq!(sh(&d, c, "layers:1", script), want);
+    // Four layers: the base's and one per RUN.
+    assert_eq!(d.run(c, &["inspect", "--format", "{{len .RootFS.Layers}}", "layers:1"]).ok().out(), "4");
+    // The same through an image built FROM it, and after a save | load round trip.
+    let child = context(&[("Dockerfile", "FROM layers:1\nRUN test ! -e /d/sub && test ! -e /bin/vi && echo child-ok\n")]);
+    let r = build(&d, c, &["-t", "layers:2", p(&child)]).ok();
+    assert!(r.stdout.lines().any(|l| l == "child-ok"), "{r:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = tmp.path().join("l.tar");
+    d.run(c, &["save", "-o", tar.to_str().unwrap(), "layers:1"]).ok();
+    d.run(c, &["rmi", "-f", "layers:2", "layers:1"]).ok();
+    d.run(c, &["load", "-i", tar.to_str().unwrap()]).ok();
+    assert_eq!(sh(&d, c, "layers:1", script), want);
+}
+
+// ---------------------------------------------------------------- 16. RUN's network
+
+fn run_network(c: Client) {
+    let d = Daemon::start();
+    let df = "FROM busybox\nRUN echo \"ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ,)\"\n";
+    let ctx = context(&[("Dockerfile", df)]);
+    let ifaces = |r: &Run| r.stdout.lines().find_map(|l| l.strip_prefix("ifaces=")).map(str::to_owned).unwrap_or_else(|| panic!("{r:?}"));
+    let r = build(&d, c, &["--no-cache", p(&ctx)]).ok();
+    assert_eq!(ifaces(&r), "eth0,lo,", "the default network of RUN: {r:?}");
+    let r = build(&d, c, &["--no-cache", "--network", "none", p(&ctx)]).ok();
+    assert_eq!(ifaces(&r), "lo,", "--network none: {r:?}");
+}
+
+// ---------------------------------------------------------------- 17. a larger context
+
+fn large_context(c: Client) {
+    let d = Daemon::start();
+    let ctx = context(&[("Dockerfile", "FROM busybox\nCOPY . /big\nRUN du -s /big >/dev/null\n")]);
+    for i in 0..1000 {
+        write_files(ctx.path(), &[(&format!("many/{}/{i}.txt", i % 10), &format!("{i}\n"))]);
+    }
+    let big: Vec<u8> = (0..32u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    std::fs::write(ctx.path().join("big.bin"), &big).unwrap();
+    let t0 = std::time::Instant::now();
+    build(&d, c, &["-t", "large:1", p(&ctx)]).ok();
+    let first = t0.elapsed();
+    let got = sh(&d, c, "large:1", "find /big/many -type f | wc -l; cat /big/many/7/517.txt; wc -c < /big/big.bin");
+    assert_eq!(got, "1000\n517\n33554432\n");
+    let t1 = std::time::Instant::now();
+    let r = build(&d, c, &["-t", "large:2", p(&ctx)]).ok();
+    let cached_build = t1.elapsed();
+    assert!(steps(&all(&r))[1..].iter().all(|s| cached(s)), "{r:?}");
+    assert!(first.as_secs() < 20, "1000 files and 32 MB took {first:?}");
+    assert!(cached_build.as_secs() < 10, "the cached rebuild took {cached_build:?}");
+    println!("large context: first {first:?}, cached {cached_build:?}");
+}
+
 both!(
     every_instruction,
     multi_stage_and_target,
@@ -932,5 +1024,8 @@ both!(
     cache_details,
     concurrent_builds_and_cancel,
     paths_and_scratch,
+    layer_content,
+    run_network,
+    large_context,
 );
 

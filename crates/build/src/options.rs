@@ -41,6 +41,9 @@ pub struct Runner {
     pub runtime_root: PathBuf,
     /// Scratch space for the steps' bundles (on the store's file system).
     pub work_dir: PathBuf,
+    /// An absolute cgroup to put RUN containers beneath; `None`: beneath the runtime's
+    /// own cgroup (the caller's), in each hierarchy.
+    pub cgroup_parent: Option<String>,
 }
 
 /// A network namespace lent to one RUN step, given back by dropping it.

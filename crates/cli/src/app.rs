@@ -127,6 +127,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(crate::commands::network::NetworkCommand),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Show the berth version information
     Version(version::Args),
     /// Authenticate to a registry
@@ -219,6 +222,14 @@ pub enum ImageCommand {
     Pull(pull::Args),
     /// Upload an image to a registry
     Push(push::Args),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuilderCommand {
+    /// Remove build cache
+    Prune(crate::commands::builder_prune::Args),
+    /// Build an image from a Dockerfile
+    Build(build::Args),
 }
 
 #[derive(Debug, Subcommand)]

@@ -115,6 +115,16 @@ impl Store {
         if let Some(variant) = config.variant() {
             out["Variant"] = Value::String(variant.clone());
         }
+        // Docker's config keys the OCI model does not have, read from the config as stored.
+        if let Ok(raw) = self.blobs().read(&image.id.0) {
+            if let Ok(raw) = serde_json::from_slice::<Value>(&raw) {
+                for key in ["Healthcheck", "OnBuild", "Shell"] {
+                    if let Some(v) = raw.pointer(&format!("/config/{key}")).filter(|v| !v.is_null()) {
+                        out["Config"][key] = v.clone();
+                    }
+                }
+            }
+        }
         if c.stop_signal().is_none() {
             if let Some(cfg) = out["Config"].as_object_mut() {
                 cfg.remove("StopSignal");

@@ -56,10 +56,12 @@ pub fn apply(st: &mut StageState, kind: &Kind, build_args: &Args, global: &Args)
         Kind::Expose(words) => {
             let mut shown = Vec::new();
             for w in words {
-                for port in st.expand_words(w)? {
-                    let port = normalize_port(&port)?;
-                    object(&mut st.config, "ExposedPorts").insert(port.clone(), json!({}));
-                    shown.push(port);
+                for word in st.expand_words(w)? {
+                    // A range is recorded port by port, as Docker does.
+                    for port in normalize_port(&word)? {
+                        object(&mut st.config, "ExposedPorts").insert(port.clone(), json!({}));
+                        shown.push(port);
+                    }
                 }
             }
             format!("EXPOSE {}", shown.join(" "))
@@ -158,19 +160,23 @@ fn labels(c: &mut Value) -> &mut Map<String, Value> {
     object(c, "Labels")
 }
 
-/// `80` → `80/tcp`; `53/UDP` → `53/udp`; ranges kept.
-fn normalize_port(p: &str) -> Result<String, String> {
+/// `80` → `80/tcp`; `53/UDP` → `53/udp`; `8000-8001` → `8000/tcp`, `8001/tcp`.
+fn normalize_port(p: &str) -> Result<Vec<String>, String> {
+    let bad = || format!("invalid containerPort: {p}");
     let (port, proto) = p.split_once('/').unwrap_or((p, "tcp"));
     let proto = proto.to_ascii_lowercase();
-    let ok = |s: &str| s.parse::<u16>().is_ok();
-    let valid = match port.split_once('-') {
-        Some((a, b)) => ok(a) && ok(b),
-        None => ok(port),
-    };
-    if !valid || !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!("invalid containerPort: {p}"));
+    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(bad());
     }
-    Ok(format!("{port}/{proto}"))
+    let num = |s: &str| s.parse::<u16>().map_err(|_| bad());
+    let (first, last) = match port.split_once('-') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(port)?, num(port)?),
+    };
+    if first > last {
+        return Err(bad());
+    }
+    Ok((first..=last).map(|n| format!("{n}/{proto}")).collect())
 }
 
 /// WORKDIR relative to the current one, cleaned.
@@ -264,8 +270,9 @@ mod tests {
         assert_eq!(duration_ns("1m30s").unwrap(), 90_000_000_000);
         assert_eq!(duration_ns("500ms").unwrap(), 500_000_000);
         assert!(duration_ns("5x").is_err());
-        assert_eq!(normalize_port("80").unwrap(), "80/tcp");
-        assert_eq!(normalize_port("53/UDP").unwrap(), "53/udp");
+        assert_eq!(normalize_port("80").unwrap(), ["80/tcp"]);
+        assert_eq!(normalize_port("53/UDP").unwrap(), ["53/udp"]);
+        assert_eq!(normalize_port("8000-8001").unwrap(), ["8000/tcp", "8001/tcp"]);
         assert!(normalize_port("http").is_err());
         assert_eq!(join_workdir("/a", "b/../c"), "/a/c");
         assert_eq!(join_workdir("/a", "/x/"), "/x");

@@ -46,6 +46,9 @@ pub fn run(runner: &Runner, root: &mut StepRoot, id: &str, p: &Process, lease: &
     spec["process"]["user"] = json!({"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids});
     spec["root"] = json!({"path": root.merged(), "readonly": false});
     spec["hostname"] = json!(id);
+    if let Some(parent) = &runner.cgroup_parent {
+        spec["linux"]["cgroupsPath"] = json!(format!("{}/{id}", parent.trim_end_matches('/')));
+    }
 
     let dir = root.dir();
     let hosts = dir.join("hosts");

@@ -4,6 +4,7 @@
 //! [`dispatch`] routes the parsed command line to them.
 
 pub mod build;
+pub mod builder_prune;
 pub mod container;
 pub mod df;
 pub mod events;
@@ -37,7 +38,7 @@ use std::path::PathBuf;
 
 use berth_api_client::Client;
 
-use crate::app::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
+use crate::app::{BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 use crate::backend::api::ApiBackend;
 use crate::backend::local::LocalBackend;
 use crate::backend::ImageBackend;
@@ -197,6 +198,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Container(ContainerCommand::Prune(a)) => c::prune::run(a, &ctx),
         Command::Network(a) => network::run(a, &ctx),
+        Command::Builder(BuilderCommand::Prune(a)) => builder_prune::run(a, &ctx),
+        Command::Builder(BuilderCommand::Build(a)) => build::run(a, &ctx),
         Command::Volume(VolumeCommand::Create(a)) => volume::create::run(a, &ctx),
         Command::Volume(VolumeCommand::Inspect(a)) => volume::inspect::run(a, &ctx),
         Command::Volume(VolumeCommand::Ls(a)) => volume::ls::run(a, &ctx),

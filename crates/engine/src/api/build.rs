@@ -14,7 +14,7 @@ use berth_build::{BuildOptions, Builder, Cache, Runner};
 use berth_image::Reference;
 use serde_json::{json, Value};
 
-use crate::api::images::{form_pairs, progress_body};
+use crate::api::images::{form_pairs, ChannelWriter};
 use crate::build::{build_root, EngineServices, StreamOutput};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
@@ -49,6 +49,36 @@ async fn spool_memory(body: axum::body::Body) -> Result<std::fs::File> {
     Ok(f)
 }
 
+/// Sets the flag when dropped: when the response body is, because it was all sent or
+/// because the client went away (a build whose RUN step prints nothing would not notice
+/// the client leaving otherwise, and would run on).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Runs `f` on a blocking thread writing into the response body; the build is cancelled
+/// (at its next step, or its RUN killed) as soon as the body is dropped.
+fn cancelling_body<F>(cancel: Arc<AtomicBool>, f: F) -> axum::body::Body
+where
+    F: FnOnce(&mut (dyn std::io::Write + Send)) -> Result<()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChannelWriter(tx);
+        if let Err(e) = f(&mut w) {
+            tracing::warn!("build stream: {e}");
+        }
+    });
+    let guard = CancelOnDrop(cancel);
+    axum::body::Body::from_stream(futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), (rx, guard)))
+    }))
+}
+
 pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result<Response> {
     let pairs = form_pairs(raw.as_deref().unwrap_or(""));
     let last = |k: &str| pairs.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.clone());
@@ -78,12 +108,12 @@ pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result
     };
     let file = spool_memory(req.into_body()).await?;
     let rt = tokio::runtime::Handle::current();
-    let body = progress_body(move |w| {
+    let body = cancelling_body(cancel.clone(), move |w| {
         let out = StreamOutput::new(w, opts.quiet, cancel);
         let root = build_root(&d);
         let result = (|| -> berth_build::Result<()> {
             let cache = Cache::open(&root.join("cache"))?;
-            let runner = Runner { runtime: d.config.runtime.clone(), runtime_root: d.runtime_root(), work_dir: root.join("steps") };
+            let runner = Runner { runtime: d.config.runtime.clone(), runtime_root: d.runtime_root(), work_dir: root.join("steps"), cgroup_parent: d.cgroup_parent.clone() };
             std::fs::create_dir_all(&runner.work_dir).map_err(|e| berth_build::Error::Invalid(format!("create {}: {e}", runner.work_dir.display())))?;
             let mut ctx = berth_build::context::Context::from_file(file, &d.config.data_root.join("tmp"))?;
             let services = EngineServices { d: d.clone(), rt };

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 type D = State<Arc<Daemon>>;
 
 /// A `Write` whose bytes become a response body.
-struct ChannelWriter(tokio::sync::mpsc::Sender<Bytes>);
+pub(crate) struct ChannelWriter(pub(crate) tokio::sync::mpsc::Sender<Bytes>);
 
 impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -76,6 +76,9 @@ fn append_file(mut tar: Vec<u8>, name: &str, content: &[u8]) -> Result<Vec<u8>, 
     let mut h = tar::Header::new_gnu();
     h.set_size(content.len() as u64);
     h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()));
     h.set_entry_type(tar::EntryType::Regular);
     b.append_data(&mut h, name, content).map_err(|e| CliError::failed(CX, format!("add {name} to the context: {e}")))?;
     b.into_inner().map_err(|e| CliError::failed(CX, format!("add {name} to the context: {e}")))

@@ -357,6 +357,8 @@ impl Run<'_> {
             created_by: created_by.to_owned(),
             reference: None,
             empty_layer: upper.is_none(),
+            // The step's upper directory is done with: it becomes the layer as it is.
+            adopt_upper: true,
         };
         let id = self.b.store.commit(st.image.as_ref(), upper.unwrap_or(std::path::Path::new("/nonexistent")), &opts)?;
         Ok(self.b.store.resolve(&id.to_string())?)

@@ -41,6 +41,9 @@ pub struct CommitOptions {
     pub reference: Option<Reference>,
     /// A metadata-only step: no new layer, a history entry with `empty_layer: true`.
     pub empty_layer: bool,
+    /// The caller is done with `upper` (a build step's, unmounted): it may be moved into
+    /// the layer store as the new layer instead of the layer being unpacked from its tar.
+    pub adopt_upper: bool,
 }
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -134,13 +137,19 @@ impl Commit for Store {
             let blob = self.blobs().put_stream(tmp.as_file_mut(), Some(&diff_id))?;
             let size = self.blobs().size(&blob)?;
             drop(tmp);
-            // Unpacked from the stored blob, the bytes the image names.
-            let stored: File = self.blobs().get(&blob)?;
-            self.layers().unpack(
-                chain.last(),
-                Some(&diff_id),
-                std::io::BufReader::new(stored),
-            )?;
+            let tar_size = size;
+            let adopted = opts.adopt_upper
+                && adoptable()
+                && self.layers().adopt(chain.last(), upper, &diff_id, tar_size).is_ok();
+            if !adopted {
+                // Unpacked from the stored blob, the bytes the image names.
+                let stored: File = self.blobs().get(&blob)?;
+                self.layers().unpack(
+                    chain.last(),
+                    Some(&diff_id),
+                    std::io::BufReader::new(stored),
+                )?;
+            }
             layers.push(json!({
                 "mediaType": if docker { DOCKER_LAYER } else { OCI_LAYER },
                 "digest": blob.to_string(),
@@ -200,6 +209,16 @@ impl Store {
             reason: e.to_string(),
         })
     }
+}
+
+/// An upper directory is a layer as the store keeps them (whiteouts as 0/0 devices, opaque
+/// directories by xattr) unless overlayfs wrote redirects or metadata-only copies into it,
+/// which the export to a tar does not follow either; those are off by default, and a host
+/// that turns them on gets its layers unpacked from the tar instead.
+fn adoptable() -> bool {
+    ["redirect_dir", "metacopy"].iter().all(|p| {
+        std::fs::read_to_string(format!("/sys/module/overlay/parameters/{p}")).map_or(true, |v| v.trim() == "N")
+    })
 }
 
 /// The config of an image with no parent: this host's platform, no layers yet.
@@ -323,7 +342,36 @@ mod tests {
             created_by: created_by.to_owned(),
             reference: tag.map(|t| Reference::parse(t).unwrap()),
             empty_layer: false,
+            adopt_upper: false,
         }
+    }
+
+    #[test]
+    fn an_adopted_upper_is_the_layer_with_its_whiteouts() {
+        if !is_root() || !overlay::supported() {
+            eprintln!("skipped: needs root and overlayfs");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let parent = base(&store);
+        let c = mount_rootfs_with(DriverKind::Overlay, store.layers(), &parent.chain().unwrap(), &dir.path().join("c")).unwrap();
+        fs::write(c.path().join("etc/new"), b"added").unwrap();
+        fs::remove_file(c.path().join("etc/motd")).unwrap();
+        let upper = c.changes().to_owned();
+        c.unmount().unwrap();
+
+        let mut o = opts("/bin/sh -c change", Some("adopted:1"));
+        o.adopt_upper = true;
+        store.commit(Some(&parent), &upper, &o).unwrap();
+        assert!(!upper.exists(), "the upper directory was moved into the store, not copied");
+
+        let child = store.resolve("adopted:1").unwrap();
+        let root = mount_rootfs(store.layers(), &child.chain().unwrap(), &dir.path().join("d")).unwrap();
+        assert_eq!(fs::read(root.path().join("etc/new")).unwrap(), b"added");
+        assert!(!root.path().join("etc/motd").exists(), "the whiteout in the adopted layer hides the file");
+        assert_eq!(fs::read(root.path().join("etc/hostname")).unwrap(), b"box\n");
+        root.unmount().unwrap();
     }
 
     #[test]

@@ -153,6 +153,7 @@ pub async fn commit(d: &Arc<Daemon>, c: &Arc<Container>, req: Request) -> Result
         created_by: format!("{} {}", r.path, r.args.join(" ")).trim().to_owned(),
         reference,
         empty_layer: false,
+        adopt_upper: false,
     };
     let store = d.images.clone();
     let upper = c.dir.join("upper");

@@ -216,6 +216,31 @@ impl LayerStore {
         })
     }
 
+    /// Takes a directory that already holds a layer's files in the store's form (a
+    /// container's overlay upper directory, unmounted, whose tar is `diff_id`) by renaming
+    /// it into place on top of `parent`, instead of unpacking the tar again: a build step's
+    /// files are then written once, and nothing is left to delete. Fails (and leaves `dir`
+    /// where it was) when `dir` is on another file system; the caller unpacks then.
+    pub fn adopt(&self, parent: Option<&ChainId>, dir: &Path, diff_id: &Digest, tar_size: u64) -> Result<LayerInfo> {
+        if let Some(p) = parent {
+            if !self.exists(p) {
+                return Err(Error::LayerNotFound(p.0.clone()));
+            }
+        }
+        let id = ChainId::new(parent, diff_id);
+        self.pending.add(Item::Layer(id.clone()));
+        if self.exists(&id) {
+            return self.info(&id);
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("layer-")
+            .tempdir_in(&self.tmp)
+            .map_err(unpack_err(&self.tmp))?;
+        fs::rename(dir, tmp.path().join(DIFF)).map_err(unpack_err(dir))?;
+        self.sync()?;
+        self.publish(Prepared { tmp, diff_id: diff_id.clone(), tar_size }, parent)
+    }
+
     /// Makes everything written to the store's filesystem durable, in one call: unpacking
     /// writes no file with fsync (thousands of them would each wait for the disk), so this
     /// runs once before prepared layers are published by rename.

@@ -142,120 +142,32 @@ impl Context {
         Context::from_reader(file, tmp_dir)
     }
 
+    /// Reads a context tar (plain, gzip or zstd) as it arrives, copying the plain tar into
+    /// `store` (an empty file, typically in memory) and hashing each file's content on the
+    /// way: once the last byte is in, the context is indexed and every checksum ready, with
+    /// no second pass over the data.
+    pub fn from_stream(reader: impl Read, store: File) -> Result<Context> {
+        let read_err = |source| Error::ReadContext { source };
+        let (_, plain) = decompress(reader).map_err(read_err)?;
+        let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tee = Tee { inner: plain, out: store.try_clone().map_err(read_err)?, ended: ended.clone() };
+        let mut archive = tar::Archive::new(tee);
+        let entries = index_entries(archive.entries().map_err(read_err)?, None, Some(&ended))?;
+        // The end-of-archive blocks after the last entry are not needed: nothing reads them.
+        drop(archive);
+        Ok(Context { file: store, entries })
+    }
+
     fn index(mut file: File) -> Result<Context> {
         let read_err = |source| Error::ReadContext { source };
         file.seek(SeekFrom::Start(0)).map_err(read_err)?;
         let len = file.metadata().map_err(read_err)?.len();
-        let mut entries = BTreeMap::new();
-        entries.insert(String::new(), Entry::implied_dir());
         let mut archive = tar::Archive::new(&file);
-        for item in archive.entries_with_seek().map_err(read_err)? {
-            let mut item = item.map_err(read_err)?;
-            // Owners past the header's octal range come in PAX records (Go's archive/tar
-            // writes them so); the header fields then hold a truncated value.
-            let (mut pax_uid, mut pax_gid) = (None, None);
-            if let Some(exts) = item.pax_extensions().map_err(read_err)? {
-                for ext in exts {
-                    let ext = ext.map_err(read_err)?;
-                    let value = || {
-                        std::str::from_utf8(ext.value_bytes())
-                            .ok()?
-                            .parse::<u64>()
-                            .ok()
-                    };
-                    match ext.key_bytes() {
-                        b"uid" => pax_uid = value(),
-                        b"gid" => pax_gid = value(),
-                        _ => {}
-                    }
-                }
-            }
-            let raw = item.path_bytes();
-            let name = std::str::from_utf8(&raw).map_err(|_| Error::UnsafeEntry {
-                entry: String::from_utf8_lossy(&raw).into_owned(),
-                reason: "name is not UTF-8",
-            })?;
-            let unsafe_entry = |reason| Error::UnsafeEntry {
-                entry: name.to_string(),
-                reason,
-            };
-            let Some(path) =
-                normalize(name).ok_or_else(|| unsafe_entry("path escapes the context"))?
-            else {
-                // `./` itself: the root is always there, and its own metadata is not copied.
-                continue;
-            };
-            let header = item.header();
-            let mut entry = Entry {
-                kind: EntryKind::File,
-                mode: header.mode().map_err(read_err)? & 0o7777,
-                uid: match pax_uid {
-                    Some(uid) => uid,
-                    None => header.uid().map_err(read_err)?,
-                },
-                gid: match pax_gid {
-                    Some(gid) => gid,
-                    None => header.gid().map_err(read_err)?,
-                },
-                size: 0,
-                mtime: header.mtime().map_err(read_err)?,
-                offset: 0,
-                implied: false,
-                content_digest: OnceLock::new(),
-            };
-            let link = || {
-                item.link_name_bytes()
-                    .ok_or_else(|| unsafe_entry("link without a target"))
-                    .and_then(|t| {
-                        String::from_utf8(t.into_owned())
-                            .map_err(|_| unsafe_entry("link target is not UTF-8"))
-                    })
-            };
-            let kind = header.entry_type();
-            if kind.is_file() || kind == tar::EntryType::Continuous {
-                entry.size = item.size();
-                entry.offset = item.raw_file_position();
-                // Seeking skips content without reading it, so a truncated (or lying) tar
-                // is only noticed here, not at the first copy.
-                if entry
-                    .offset
-                    .checked_add(entry.size)
-                    .is_none_or(|end| end > len)
-                {
-                    return Err(unsafe_entry("content runs past the end of the archive"));
-                }
-            } else if kind.is_dir() {
-                entry.kind = EntryKind::Dir;
-            } else if kind.is_symlink() {
-                entry.kind = EntryKind::Symlink(link()?);
-            } else if kind.is_hard_link() {
-                let target = normalize(&link()?)
-                    .ok_or_else(|| unsafe_entry("hard link target escapes the context"))?
-                    .ok_or_else(|| unsafe_entry("hard link to the context root"))?;
-                let Some(t) = entries.get(&target).filter(|t: &&Entry| t.is_file()) else {
-                    return Err(unsafe_entry(
-                        "hard link to a file not earlier in the archive",
-                    ));
-                };
-                entry.size = t.size;
-                entry.offset = t.offset;
-                // A link to a link is a link to the same file: name the file itself.
-                entry.kind = match &t.kind {
-                    EntryKind::Hardlink(first) => EntryKind::Hardlink(first.clone()),
-                    _ => EntryKind::Hardlink(target),
-                };
-            } else if kind.is_gnu_sparse() {
-                return Err(unsafe_entry("sparse files are not supported"));
-            } else {
-                // Devices, fifos and global headers have no place in a build context; the
-                // client never sends them, so ignoring them loses nothing.
-                continue;
-            }
-            insert(&mut entries, path, entry).map_err(unsafe_entry)?;
-        }
+        let entries = index_entries(archive.entries_with_seek().map_err(read_err)?, Some(len), None)?;
         drop(archive);
         Ok(Context { file, entries })
     }
+
 
     /// Drops what `ignore` excludes. Parents of re-included paths stay, as implied
     /// directories if they were excluded themselves.
@@ -543,6 +455,171 @@ impl Context {
 
 /// Copies the (decompressed) stream into an anonymous file, unlinked from the start so a
 /// crash leaves nothing behind.
+/// Copies what is read into `out` as it is read: the stream's bytes land in the store at
+/// the offsets the archive reader reports.
+struct Tee<R: Read> {
+    inner: R,
+    out: File,
+    /// Set once the stream ended.
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// The index of an archive's entries. With `len` (a file indexed in place), contents are
+/// skipped by seeking and checked to lie inside the file; without (a stream), each file's
+/// content is read, and hashed, as it passes.
+///
+/// A stream that ends right after its last entry's content, without the padding to a
+/// block and the end-of-archive blocks, is complete (the docker CLI sends such tars when it
+/// adds a Dockerfile given with `-f -`): every entry's content was read whole by then.
+fn index_entries<R: Read>(items: tar::Entries<'_, R>, len: Option<u64>, ended: Option<&std::sync::atomic::AtomicBool>) -> Result<BTreeMap<String, Entry>> {
+    let read_err = |source| Error::ReadContext { source };
+    let mut entries = BTreeMap::new();
+    entries.insert(String::new(), Entry::implied_dir());
+    let mut buf = if len.is_none() { vec![0u8; CHUNK] } else { Vec::new() };
+    {
+        for item in items {
+            let mut item = match item {
+                Ok(item) => item,
+                Err(e) if ended.is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) && e.to_string().contains("EOF during skip") => break,
+                Err(e) => return Err(read_err(e)),
+            };
+            // Owners past the header's octal range come in PAX records (Go's archive/tar
+            // writes them so); the header fields then hold a truncated value.
+            let (mut pax_uid, mut pax_gid) = (None, None);
+            if let Some(exts) = item.pax_extensions().map_err(read_err)? {
+                for ext in exts {
+                    let ext = ext.map_err(read_err)?;
+                    let value = || {
+                        std::str::from_utf8(ext.value_bytes())
+                            .ok()?
+                            .parse::<u64>()
+                            .ok()
+                    };
+                    match ext.key_bytes() {
+                        b"uid" => pax_uid = value(),
+                        b"gid" => pax_gid = value(),
+                        _ => {}
+                    }
+                }
+            }
+            // Owned: a streamed entry's content is read below, which needs `item` mutably.
+            let raw = item.path_bytes().into_owned();
+            let name = std::str::from_utf8(&raw).map_err(|_| Error::UnsafeEntry {
+                entry: String::from_utf8_lossy(&raw).into_owned(),
+                reason: "name is not UTF-8",
+            })?;
+            let unsafe_entry = |reason| Error::UnsafeEntry {
+                entry: name.to_string(),
+                reason,
+            };
+            let Some(path) =
+                normalize(name).ok_or_else(|| unsafe_entry("path escapes the context"))?
+            else {
+                // `./` itself: the root is always there, and its own metadata is not copied.
+                continue;
+            };
+            let header = item.header();
+            let mut entry = Entry {
+                kind: EntryKind::File,
+                mode: header.mode().map_err(read_err)? & 0o7777,
+                uid: match pax_uid {
+                    Some(uid) => uid,
+                    None => header.uid().map_err(read_err)?,
+                },
+                gid: match pax_gid {
+                    Some(gid) => gid,
+                    None => header.gid().map_err(read_err)?,
+                },
+                size: 0,
+                mtime: header.mtime().map_err(read_err)?,
+                offset: 0,
+                implied: false,
+                content_digest: OnceLock::new(),
+            };
+            let link = || {
+                item.link_name_bytes()
+                    .ok_or_else(|| unsafe_entry("link without a target"))
+                    .and_then(|t| {
+                        String::from_utf8(t.into_owned())
+                            .map_err(|_| unsafe_entry("link target is not UTF-8"))
+                    })
+            };
+            let kind = header.entry_type();
+            if kind.is_file() || kind == tar::EntryType::Continuous {
+                entry.size = item.size();
+                entry.offset = item.raw_file_position();
+                match len {
+                    // Seeking skips content without reading it, so a truncated (or lying)
+                    // tar is only noticed here, not at the first copy.
+                    Some(len) => {
+                        if entry.offset.checked_add(entry.size).is_none_or(|end| end > len) {
+                            return Err(unsafe_entry("content runs past the end of the archive"));
+                        }
+                    }
+                    None => {
+                        let mut hasher = Sha256::new();
+                        let mut read = 0u64;
+                        loop {
+                            match item.read(&mut buf) {
+                                Ok(0) => break,
+                                Ok(n) => {
+                                    hasher.update(&buf[..n]);
+                                    read += n as u64;
+                                }
+                                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                                Err(source) => return Err(Error::ReadContext { source }),
+                            }
+                        }
+                        if read != entry.size {
+                            return Err(unsafe_entry("content runs past the end of the archive"));
+                        }
+                        let _ = entry.content_digest.set(hasher.finalize().into());
+                    }
+                }
+            } else if kind.is_dir() {
+                entry.kind = EntryKind::Dir;
+            } else if kind.is_symlink() {
+                entry.kind = EntryKind::Symlink(link()?);
+            } else if kind.is_hard_link() {
+                let target = normalize(&link()?)
+                    .ok_or_else(|| unsafe_entry("hard link target escapes the context"))?
+                    .ok_or_else(|| unsafe_entry("hard link to the context root"))?;
+                let Some(t) = entries.get(&target).filter(|t: &&Entry| t.is_file()) else {
+                    return Err(unsafe_entry(
+                        "hard link to a file not earlier in the archive",
+                    ));
+                };
+                entry.size = t.size;
+                entry.offset = t.offset;
+                // A link to a link is a link to the same file: name the file itself.
+                entry.kind = match &t.kind {
+                    EntryKind::Hardlink(first) => EntryKind::Hardlink(first.clone()),
+                    _ => EntryKind::Hardlink(target),
+                };
+            } else if kind.is_gnu_sparse() {
+                return Err(unsafe_entry("sparse files are not supported"));
+            } else {
+                // Devices, fifos and global headers have no place in a build context; the
+                // client never sends them, so ignoring them loses nothing.
+                continue;
+            }
+            insert(&mut entries, path, entry).map_err(unsafe_entry)?;
+        }
+    }
+    Ok(entries)
+}
+
 fn spool(mut reader: impl Read, tmp_dir: &Path) -> Result<File> {
     let spool_err = |source| Error::Spool {
         path: tmp_dir.to_path_buf(),
@@ -713,6 +790,36 @@ mod tests {
             item("empty/", Directory, b""),
         ])
         .unwrap()
+    }
+
+    #[test]
+    fn a_streamed_context_is_the_same_context_with_its_digests_ready() {
+        use tar::EntryType::*;
+        let big = vec![7u8; 3 << 20];
+        let items = [
+            item("./", Directory, b""),
+            file("./src/main.rs", b"fn main() {}\n"),
+            item("./src/hard", Link, b"./src/main.rs"),
+            item("./src/link", Symlink, b"main.rs"),
+            file("big.bin", &big),
+        ];
+        let tmp = tempfile::tempdir().unwrap();
+        let in_place = Context::from_reader(&tar_of(&items)[..], tmp.path()).unwrap();
+        let streamed = Context::from_stream(&tar_of(&items)[..], tempfile::tempfile().unwrap()).unwrap();
+        let big = streamed.get("big.bin").unwrap();
+        assert!(big.content_digest.get().is_some(), "hashed while streamed");
+        assert_eq!(streamed.read_file("big.bin").unwrap().unwrap().len(), 3 << 20);
+        assert_eq!(streamed.read_file("src/hard").unwrap().unwrap(), b"fn main() {}\n");
+        for p in ["", "src", "big.bin", "src/link"] {
+            assert_eq!(streamed.checksum(p).unwrap(), in_place.checksum(p).unwrap(), "{p}");
+        }
+        // A stream cut short is refused, not indexed short.
+        let whole = tar_of(&items);
+        let cut = &whole[..whole.len() - 1024 - (1 << 20)];
+        assert!(Context::from_stream(cut, tempfile::tempfile().unwrap()).is_err());
+        // Without its end-of-archive blocks (as the docker CLI sends some) it is whole.
+        let c = Context::from_stream(&whole[..whole.len() - 1024], tempfile::tempfile().unwrap()).unwrap();
+        assert_eq!(c.checksum("").unwrap(), in_place.checksum("").unwrap());
     }
 
     #[test]

@@ -32,21 +32,51 @@ fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True"))
 }
 
-/// The context into an anonymous memory file: a build reads it while it runs and drops
-/// it after, so it never needs to reach a disk or dirty a file system's page cache.
-async fn spool_memory(body: axum::body::Body) -> Result<std::fs::File> {
+/// The context indexed as it arrives: its bytes go to a blocking thread that parses the
+/// tar, copies it into an anonymous memory file (a build reads it while it runs and drops
+/// it after: it never needs a disk) and hashes every file's content on the way, so when the
+/// last byte is in the context is ready to check the cache against.
+async fn receive_context(body: axum::body::Body) -> Result<berth_build::context::Context> {
     use futures_util::StreamExt;
-    use std::io::Write;
     let fd = nix::sys::memfd::memfd_create(c"berth-build-context", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
         .map_err(|e| Error::internal("create a memory file for the build context", std::io::Error::from(e)))?;
-    let mut f = std::fs::File::from(fd);
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(32);
+    let indexer = tokio::task::spawn_blocking(move || {
+        berth_build::context::Context::from_stream(ChannelReader { rx, chunk: bytes::Bytes::new() }, std::fs::File::from(fd))
+    });
     let mut s = body.into_data_stream();
     while let Some(chunk) = s.next().await {
         let chunk = chunk.map_err(|e| Error::Invalid(format!("read the build context: {e}")))?;
-        f.write_all(&chunk).map_err(|e| Error::internal("spool the build context", e))?;
+        // The indexer stopped early (a bad tar): its error says why.
+        if tx.send(chunk).await.is_err() {
+            break;
+        }
     }
-    std::io::Seek::rewind(&mut f).map_err(|e| Error::internal("rewind the build context", e))?;
-    Ok(f)
+    drop(tx);
+    indexer
+        .await
+        .map_err(|e| Error::internal("index the build context", e))?
+        .map_err(|e| Error::Invalid(format!("build context: {e}")))
+}
+
+/// The request body's chunks as a blocking `Read`.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    chunk: bytes::Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(c) => self.chunk = c,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
 }
 
 /// Sets the flag when dropped: when the response body is, because it was all sent or
@@ -106,7 +136,9 @@ pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result
         platform: last("platform").filter(|p| !p.is_empty()),
         cancel: cancel.clone(),
     };
-    let file = spool_memory(req.into_body()).await?;
+    let t0 = std::time::Instant::now();
+    let ctx = receive_context(req.into_body()).await?;
+    tracing::debug!(received_ms = t0.elapsed().as_secs_f64() * 1e3, entries = ctx.len(), "build context");
     let rt = tokio::runtime::Handle::current();
     let body = cancelling_body(cancel.clone(), move |w| {
         let out = StreamOutput::new(w, opts.quiet, cancel);
@@ -115,10 +147,11 @@ pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result
             let cache = Cache::open(&root.join("cache"))?;
             let runner = Runner { runtime: d.config.runtime.clone(), runtime_root: d.runtime_root(), work_dir: root.join("steps"), cgroup_parent: d.cgroup_parent.clone() };
             std::fs::create_dir_all(&runner.work_dir).map_err(|e| berth_build::Error::Invalid(format!("create {}: {e}", runner.work_dir.display())))?;
-            let mut ctx = berth_build::context::Context::from_file(file, &d.config.data_root.join("tmp"))?;
+            let mut ctx = ctx;
             let services = EngineServices { d: d.clone(), rt };
             let b = Builder { store: &d.images, cache: &cache, runner: &runner, services: &services };
             let image = b.build(&mut ctx, &opts, &out)?;
+            tracing::debug!(total_ms = t0.elapsed().as_secs_f64() * 1e3, "build done");
             for t in &opts.tags {
                 d.events.image("tag", &image.id.to_string(), &berth_image::familiar(t));
             }

@@ -69,6 +69,39 @@ pub struct Args {
     pub context: String,
 }
 
+/// Pieces of the context sent at once.
+const CHUNK: usize = 256 << 10;
+
+/// A `Write` into the request body's channel, in chunks.
+struct ChunkSender {
+    tx: tokio::sync::mpsc::Sender<io::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl io::Write for ChunkSender {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = bytes::Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the daemon stopped reading the context"))
+    }
+}
+
+impl Drop for ChunkSender {
+    fn drop(&mut self) {
+        let _ = io::Write::flush(self);
+    }
+}
+
 pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     let (tar, dockerfile) = context::context_tar(&args)?;
     let mut q = Query::new().opt("dockerfile", dockerfile.as_deref());
@@ -106,7 +139,17 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
     let mut id = None;
     let mut failure: Option<(i32, String)> = None;
     api.block(async {
-        let resp = api.client.image_build(Body::Full(tar.into()), &q).await.map_err(|e| CliError::api(CX, e))?;
+        // The context is tarred on a thread of its own while it is sent, so reading the
+        // files, the transfer and the daemon's indexing overlap.
+        let (tx, body) = Body::channel();
+        let producer = std::thread::spawn(move || tar.write(ChunkSender { tx, buf: Vec::with_capacity(CHUNK) }));
+        let resp = api.client.image_build(body, &q).await.map_err(|e| CliError::api(CX, e));
+        let produced = producer.join().unwrap_or_else(|_| Err(CliError::failed(CX, "the context writer panicked")));
+        let resp = match (resp, produced) {
+            (Ok(r), Ok(())) => r,
+            // A context that could not be read explains a failed request best.
+            (_, Err(e)) | (Err(e), _) => return Err(e),
+        };
         let mut body = resp.into_body();
         for_each_json(&mut body, |v| {
             if let Some(e) = stream_error(&v) {

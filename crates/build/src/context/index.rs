@@ -78,9 +78,72 @@ impl Entry {
 /// file offset alone, so any number of readers may run at once, from any threads.
 #[derive(Debug)]
 pub struct EntryReader<'a> {
-    file: &'a File,
+    store: &'a Store,
     pos: u64,
     end: u64,
+}
+
+/// Where the context's bytes are: a file (spooled, or given), or the chunks it arrived in,
+/// kept as they came (no copy, no page cache of any file system).
+#[derive(Debug)]
+enum Store {
+    File(File),
+    Chunks { parts: Vec<bytes::Bytes>, starts: Vec<u64> },
+}
+
+impl Store {
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+        match self {
+            Store::File(f) => f.read_at(buf, pos),
+            Store::Chunks { parts, starts } => {
+                // The chunk holding `pos`: the last one starting at or before it.
+                let i = starts.partition_point(|&s| s <= pos);
+                let Some(i) = i.checked_sub(1) else { return Ok(0) };
+                let part = &parts[i];
+                let at = usize::try_from(pos - starts[i]).unwrap_or(usize::MAX);
+                if at >= part.len() {
+                    return Ok(0);
+                }
+                let n = buf.len().min(part.len() - at);
+                buf[..n].copy_from_slice(&part[at..at + n]);
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// Reads chunks as they come, keeping each one (a reference, not a copy) for the store.
+struct ChunkReader<F: FnMut() -> Option<bytes::Bytes>> {
+    next: F,
+    parts: Vec<bytes::Bytes>,
+    starts: Vec<u64>,
+    /// The unread rest of the last chunk.
+    cur: bytes::Bytes,
+    len: u64,
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<F: FnMut() -> Option<bytes::Bytes>> Read for ChunkReader<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.cur.is_empty() {
+            match (self.next)() {
+                Some(c) if c.is_empty() => {}
+                Some(c) => {
+                    self.starts.push(self.len);
+                    self.len += c.len() as u64;
+                    self.parts.push(c.clone());
+                    self.cur = c;
+                }
+                None => {
+                    self.ended.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur.split_to(n));
+        Ok(n)
+    }
 }
 
 impl Read for EntryReader<'_> {
@@ -90,7 +153,7 @@ impl Read for EntryReader<'_> {
             return Ok(0);
         }
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        let n = self.store.read_at(&mut buf[..want], self.pos)?;
         if n == 0 {
             // The spool is ours and was fully written, so running short means it was
             // truncated underneath us; say so rather than return a silently short file.
@@ -108,7 +171,7 @@ impl Read for EntryReader<'_> {
 /// normalized; the root itself is the path `""` (`.` and `/` are accepted for it).
 #[derive(Debug)]
 pub struct Context {
-    file: File,
+    file: Store,
     entries: BTreeMap<String, Entry>,
 }
 
@@ -155,7 +218,27 @@ impl Context {
         let entries = index_entries(archive.entries().map_err(read_err)?, None, Some(&ended))?;
         // The end-of-archive blocks after the last entry are not needed: nothing reads them.
         drop(archive);
-        Ok(Context { file: store, entries })
+        Ok(Context { file: Store::File(store), entries })
+    }
+
+    /// Like [`Context::from_stream`] for a context that arrives in chunks (a request
+    /// body): a plain tar is kept in memory in the chunks themselves; a compressed one is
+    /// decompressed into the file `spool` makes.
+    pub fn from_chunks(mut next: impl FnMut() -> Option<bytes::Bytes>, spool: impl FnOnce() -> io::Result<File>) -> Result<Context> {
+        let read_err = |source| Error::ReadContext { source };
+        let first = std::iter::from_fn(&mut next).find(|c| !c.is_empty()).unwrap_or_default();
+        let mut pending = Some(first.clone());
+        let mut next = move || pending.take().or_else(&mut next);
+        if Compression::detect(&first[..first.len().min(8)]) != Compression::None {
+            let reader = ChunkReader { next, parts: Vec::new(), starts: Vec::new(), cur: bytes::Bytes::new(), len: 0, ended: Default::default() };
+            // Kept chunks are compressed bytes: drop each once read.
+            return Context::from_stream(Forgetful(reader), spool().map_err(read_err)?);
+        }
+        let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut archive = tar::Archive::new(ChunkReader { next: &mut next, parts: Vec::new(), starts: Vec::new(), cur: bytes::Bytes::new(), len: 0, ended: ended.clone() });
+        let entries = index_entries(archive.entries().map_err(read_err)?, None, Some(&ended))?;
+        let reader = archive.into_inner();
+        Ok(Context { file: Store::Chunks { parts: reader.parts, starts: reader.starts }, entries })
     }
 
     fn index(mut file: File) -> Result<Context> {
@@ -165,7 +248,7 @@ impl Context {
         let mut archive = tar::Archive::new(&file);
         let entries = index_entries(archive.entries_with_seek().map_err(read_err)?, Some(len), None)?;
         drop(archive);
-        Ok(Context { file, entries })
+        Ok(Context { file: Store::File(file), entries })
     }
 
 
@@ -281,7 +364,7 @@ impl Context {
     pub fn open<'a>(&'a self, entry: &Entry) -> EntryReader<'a> {
         let size = if entry.is_file() { entry.size } else { 0 };
         EntryReader {
-            file: &self.file,
+            store: &self.file,
             pos: entry.offset,
             end: entry.offset + size,
         }
@@ -455,6 +538,18 @@ impl Context {
 
 /// Copies the (decompressed) stream into an anonymous file, unlinked from the start so a
 /// crash leaves nothing behind.
+/// A [`ChunkReader`] that keeps nothing (its chunks are not the bytes the index needs).
+struct Forgetful<F: FnMut() -> Option<bytes::Bytes>>(ChunkReader<F>);
+
+impl<F: FnMut() -> Option<bytes::Bytes>> Read for Forgetful<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.0.parts.clear();
+        self.0.starts.clear();
+        Ok(n)
+    }
+}
+
 /// Copies what is read into `out` as it is read: the stream's bytes land in the store at
 /// the offsets the archive reader reports.
 struct Tee<R: Read> {
@@ -817,6 +912,15 @@ mod tests {
         let whole = tar_of(&items);
         let cut = &whole[..whole.len() - 1024 - (1 << 20)];
         assert!(Context::from_stream(cut, tempfile::tempfile().unwrap()).is_err());
+        // In chunks of odd sizes, kept in memory: the same context again.
+        let chunks: Vec<bytes::Bytes> = whole.chunks(777).map(bytes::Bytes::copy_from_slice).collect();
+        let mut it = chunks.into_iter();
+        let c = Context::from_chunks(|| it.next(), || tempfile::tempfile()).unwrap();
+        assert!(matches!(c.file, Store::Chunks { .. }));
+        assert_eq!(c.read_file("big.bin").unwrap().unwrap(), vec![7u8; 3 << 20]);
+        for p in ["", "src", "big.bin", "src/link"] {
+            assert_eq!(c.checksum(p).unwrap(), in_place.checksum(p).unwrap(), "{p}");
+        }
         // Without its end-of-archive blocks (as the docker CLI sends some) it is whole.
         let c = Context::from_stream(&whole[..whole.len() - 1024], tempfile::tempfile().unwrap()).unwrap();
         assert_eq!(c.checksum("").unwrap(), in_place.checksum("").unwrap());

@@ -32,17 +32,19 @@ fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True"))
 }
 
-/// The context indexed as it arrives: its bytes go to a blocking thread that parses the
-/// tar, copies it into an anonymous memory file (a build reads it while it runs and drops
-/// it after: it never needs a disk) and hashes every file's content on the way, so when the
-/// last byte is in the context is ready to check the cache against.
+/// The context indexed as it arrives: its chunks go to a blocking thread that parses the
+/// tar, keeps the chunks (a build reads files from them while it runs and drops them after:
+/// a context never needs a disk; a compressed one is decompressed into an anonymous memory
+/// file) and hashes every file's content on the way, so when the last byte is in the
+/// context is ready to check the cache against.
 async fn receive_context(body: axum::body::Body) -> Result<berth_build::context::Context> {
     use futures_util::StreamExt;
     let fd = nix::sys::memfd::memfd_create(c"berth-build-context", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
         .map_err(|e| Error::internal("create a memory file for the build context", std::io::Error::from(e)))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(32);
     let indexer = tokio::task::spawn_blocking(move || {
-        berth_build::context::Context::from_stream(ChannelReader { rx, chunk: bytes::Bytes::new() }, std::fs::File::from(fd))
+        let mut rx = rx;
+        berth_build::context::Context::from_chunks(move || rx.blocking_recv(), move || Ok(std::fs::File::from(fd)))
     });
     let mut s = body.into_data_stream();
     while let Some(chunk) = s.next().await {
@@ -57,26 +59,6 @@ async fn receive_context(body: axum::body::Body) -> Result<berth_build::context:
         .await
         .map_err(|e| Error::internal("index the build context", e))?
         .map_err(|e| Error::Invalid(format!("build context: {e}")))
-}
-
-/// The request body's chunks as a blocking `Read`.
-struct ChannelReader {
-    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
-    chunk: bytes::Bytes,
-}
-
-impl std::io::Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.chunk.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(c) => self.chunk = c,
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk.split_to(n));
-        Ok(n)
-    }
 }
 
 /// Sets the flag when dropped: when the response body is, because it was all sent or

@@ -97,7 +97,16 @@ pub fn run(runner: &Runner, root: &mut StepRoot, id: &str, p: &Process, lease: &
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         if cancel.load(Ordering::Relaxed) {
-            let _ = Command::new(&runner.runtime).arg("--root").arg(&runner.runtime_root).args(["kill", id, "KILL"]).status();
+            // The container may not exist yet (the runtime is still creating it): kill
+            // until the runtime, which waits for it, is gone.
+            for _ in 0..300 {
+                let _ = Command::new(&runner.runtime).arg("--root").arg(&runner.runtime_root).args(["kill", id, "KILL"]).stderr(Stdio::null()).status();
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
             let _ = child.wait();
             let _ = pump_thread.join();
             return Err(Error::Cancelled);

@@ -34,6 +34,8 @@ log "bench/network.sh smoke (berth only)"
 BENCH_OUT=$bench_out SYSTEMS=berth bash bench/network.sh 2 1 16 >/dev/null
 log "bench/volume.sh smoke"
 BENCH_OUT=$bench_out bash bench/volume.sh 1 16 >/dev/null
+log "bench/build.sh smoke (berth only)"
+BENCH_OUT=$bench_out SYSTEMS=berth bash bench/build.sh 1 >/dev/null
 
 # The OCI runtime-tools validation suite (third-party, from Debian's source package),
 # gated on "no program that passes with runc fails with berth". It needs ../shared

@@ -271,17 +271,14 @@ fn every_instruction(c: Client) {
         "a container of an image with a HEALTHCHECK never became healthy"
     );
 
-    // Docker's own config keys in `inspect` (last: they fail, see the report).
+    // Docker's own config keys in `inspect`, which the OCI config model lacks (regression:
+    // inspect used to drop Healthcheck, OnBuild and Shell).
     let cfg = config(&d, c, "every:1");
-    // BUG(report): image inspect (crates/image/src/inspect.rs) drops Healthcheck, OnBuild
-    // and Shell from Config although the image's config blob has them.
     assert_eq!(strs(&cfg["Healthcheck"]["Test"]), ["CMD-SHELL", "true"], "{cfg}");
     assert_eq!(cfg["Healthcheck"]["Interval"], 5_000_000_000u64);
     assert_eq!(cfg["Healthcheck"]["Timeout"], 3_000_000_000u64);
     assert_eq!(cfg["Healthcheck"]["Retries"], 2);
-    // BUG(report): see above.
     assert_eq!(strs(&cfg["OnBuild"]), ["RUN echo never-run-here > /tmp/o"], "{cfg}");
-    // BUG(report): see above.
     assert_eq!(strs(&cfg["Shell"]), ["/bin/sh", "-ec"], "{cfg}");
 }
 
@@ -609,19 +606,18 @@ fn cli_flags(c: Client) {
     let r = build_stdin(&d, c, &["-t", "stdin:2", "-"], &tar.stdout).ok();
     assert_eq!(sh(&d, c, "stdin:2", "cat /which"), "default\n", "{r:?}");
 
-    // The Dockerfile from stdin (`-f -`), and one outside the context. BUG(report): the
-    // berth CLI adds such a file to the context tar with an empty uid field; berthd
-    // refuses the tar ("numeric field was not a number: when getting uid for ...").
+    // The Dockerfile from stdin (`-f -`), and one outside the context (regression: the
+    // berth CLI added such a file to the context tar without owner fields).
     let dash = build_stdin(&d, c, &["-t", "stdin:4", "-f", "-", p(&ctx)], b"FROM busybox\nCOPY f /f\nRUN echo dash-f > /which\n");
     let outside = context(&[("Dockerfile.out", "FROM busybox\nCOPY f /f\nRUN echo outside > /which\n")]);
     let out = build(&d, c, &["-f", &format!("{}/Dockerfile.out", p(&outside)), "-t", "f:3", p(&ctx)]);
     // A lone Dockerfile on stdin.
     let lone = build_stdin(&d, c, &["-t", "stdin:3", "-"], b"FROM busybox\nRUN echo lone > /which\n");
-    assert_eq!(dash.code, 0, "build -f - {dash:?}"); // BUG(report): berth CLI
+    assert_eq!(dash.code, 0, "build -f - {dash:?}");
     assert_eq!(sh(&d, c, "stdin:4", "cat /which /f"), "dash-f\nctx-file\n");
-    assert_eq!(out.code, 0, "build -f outside the context {out:?}"); // BUG(report): berth CLI
+    assert_eq!(out.code, 0, "build -f outside the context {out:?}");
     assert_eq!(sh(&d, c, "f:3", "cat /which /f"), "outside\nctx-file\n");
-    assert_eq!(lone.code, 0, "build - < Dockerfile {lone:?}"); // BUG(report): berth CLI
+    assert_eq!(lone.code, 0, "build - < Dockerfile {lone:?}");
     assert_eq!(sh(&d, c, "stdin:3", "cat /which"), "lone\n");
 }
 
@@ -736,8 +732,7 @@ fn instruction_details(c: Client) {
     // No container is left behind by successful builds.
     assert_eq!(d.run(c, &["ps", "-aq"]).ok().out(), "");
 
-    // BUG(report): EXPOSE 8000-8001 is stored as one key "8000-8001/tcp"; docker
-    // expands a range into one key per port.
+    // A range is one key per port, as docker records it (regression: it was one key).
     assert_eq!(exposed, ["8000/tcp", "8001/tcp"], "EXPOSE 8000-8001");
 }
 
@@ -902,8 +897,8 @@ fn concurrent_builds_and_cancel(c: Client) {
     let stopped = crate::eventually(15, || processes(&["sleep", secs]).is_empty());
     let left = processes(&["sleep", secs]);
     kill_all(&left);
-    // BUG(report): the RUN process of a build whose client went away keeps running (and
-    // outlives the daemon, reparented to init, in its berth-build-* cgroup).
+    // Regression: the RUN of a build whose client went away ran on (and outlived the
+    // daemon); a silent step now notices the response body dropped.
     assert!(stopped, "the RUN of a cancelled build still runs after 15 s: {left:?}");
     assert_ne!(d.run(c, &["inspect", "cancelled:1"]).code, 0, "a cancelled build was tagged");
     // And the daemon still builds.

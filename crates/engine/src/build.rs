@@ -24,6 +24,16 @@ pub fn build_root(d: &Daemon) -> PathBuf {
 /// Removes what builds cut short by a crash left: step roots (unmounted lazily first) and
 /// the runtime's state of their containers.
 pub fn recover(d: &Daemon) {
+    // A RUN container of a daemon that died mid-build: its state names it berth-build-*.
+    for e in std::fs::read_dir(d.runtime_root()).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("berth-build-") {
+            let out = std::process::Command::new(&d.config.runtime).arg("--root").arg(d.runtime_root()).args(["delete", "--force", &name]).output();
+            if let Err(err) = out {
+                tracing::warn!("delete build container {name}: {err}");
+            }
+        }
+    }
     let steps = build_root(d).join("steps");
     for e in std::fs::read_dir(&steps).into_iter().flatten().flatten() {
         if e.file_name() == "mounts" {

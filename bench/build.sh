@@ -258,17 +258,6 @@ ratios() {
   done
   [ -z "$line" ] || echo "ratios of medians: $line"
 }
-# fastest_peer FIGURE: the smallest peer median (NA without peers)
-fastest_peer() {
-  local best=NA s m
-  for s in "${PEERS[@]}"; do
-    has "$s" || continue
-    m=$(median "$1" "$s")
-    [ "$m" = NA ] && continue
-    if [ "$best" = NA ] || lt "$m" "$best"; then best=$m; fi
-  done
-  echo "$best"
-}
 echo
 echo "== bench/build.sh: ROUNDS=$ROUNDS, context $CTX_DESC, Dockerfile of 60-build.sh (FROM busybox + 8) =="
 echo "systems: $(for s in "${SYS[@]}"; do printf '%s; ' "${LABEL[$s]}"; done)"
@@ -283,7 +272,7 @@ for f in build_cold build_noop build_touch; do
   table "$f" "$title" 1000 "ms per build" noratio
   if has berth; then
     ratios "$f"
-    fp=$(fastest_peer "$f")
+    fp=$(faster_peer "$f")
     [ "$fp" = NA ] || goal "berth faster than every peer (fastest peer $(scale "$fp" 1000) ms)" "$(median "$f" berth)" "$fp"
   fi
 done

@@ -43,9 +43,12 @@ goal() {
   if [ "$2" = NA ] || [ "$3" = NA ]; then verdict="n/a"; elif "${4:-lt}" "$2" "$3"; then verdict=met; fi
   echo "goal: $1: $verdict"
 }
-faster_peer() {   # FIGURE: the smaller peer median (NA without peers)
+faster_peer() {   # FIGURE: the smallest median of the peers in PEERS (default docker podman), NA without
   local f=$1 best=NA s m
-  for s in docker podman; do
+  local -a peers=(docker podman)
+  # shellcheck disable=SC2153  # PEERS is the caller's (build.sh sets it), if any
+  if declare -p PEERS >/dev/null 2>&1; then peers=("${PEERS[@]}"); fi
+  for s in "${peers[@]}"; do
     has "$s" || continue
     m=$(median "$f" "$s")
     [ "$m" = NA ] && continue

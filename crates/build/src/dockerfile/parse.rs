@@ -875,7 +875,7 @@ fn check_duration(flag: &str, value: &str) -> Result<(), String> {
 }
 
 /// Nanoseconds of a Go duration (`300ms`, `-1.5h`, `2h45m`), or `None` if malformed.
-fn go_duration(value: &str) -> Option<f64> {
+pub(crate) fn go_duration(value: &str) -> Option<f64> {
     let (negative, mut rest) = match value.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, value.strip_prefix('+').unwrap_or(value)),

@@ -230,35 +230,9 @@ fn healthcheck(h: &Healthcheck) -> Result<Value, String> {
     })
 }
 
-/// Go's duration syntax (`1m30s`, `500ms`, `1.5h`) in nanoseconds.
+/// Go's duration syntax (`1m30s`, `500ms`, `1.5h`) in nanoseconds (the parser checked it).
 pub fn duration_ns(s: &str) -> Result<i64, String> {
-    let bad = || format!("invalid duration {s:?}");
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest == "0" {
-        return Ok(0);
-    }
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
-        let n: f64 = rest[..num_end].parse().map_err(|_| bad())?;
-        rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let mult = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(bad()),
-        };
-        total += n * mult;
-        rest = &rest[unit_end..];
-    }
-    Ok(total as i64)
+    crate::dockerfile::parse::go_duration(s).map(|n| n.round() as i64).ok_or_else(|| format!("invalid duration {s:?}"))
 }
 
 #[cfg(test)]

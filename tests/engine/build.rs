@@ -980,6 +980,68 @@ fn run_network(c: Client) {
     assert_eq!(ifaces(&r), "lo,", "--network none: {r:?}");
 }
 
+/// An HTTP server on 127.0.0.1 inside the daemon's network namespace (where the daemon
+/// downloads ADD's URLs), serving `dir`; stopped by PID when dropped.
+struct HttpServer(std::process::Child);
+
+impl HttpServer {
+    fn start(d: &Daemon, dir: &Path, port: u16) -> HttpServer {
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", d.netns))
+            .args(["--", "python3", "-m", "http.server", "-b", "127.0.0.1", "-d"])
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m http.server");
+        let s = HttpServer(child);
+        let up = crate::eventually(10, || {
+            Command::new("nsenter")
+                .arg(format!("--net=/run/netns/{}", d.netns))
+                .args(["--", "curl", "-sf", "-o", "/dev/null", &format!("http://127.0.0.1:{port}/")])
+                .status()
+                .is_ok_and(|st| st.success())
+        });
+        assert!(up, "the test's HTTP server did not come up");
+        s
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn add_url(c: Client) {
+    let d = Daemon::start();
+    let www = context(&[("f.txt", "served\n")]);
+    let port = match c {
+        Client::Berth => 18081,
+        Client::Docker => 18082,
+    };
+    let _server = HttpServer::start(&d, www.path(), port);
+    let sum = "sha256:4f9d35c1ed1a1ac0e5f2b19e8bcfbcdd8f79302bd1f1dcd1b47d55a0b5dd1f0a";
+    let df = format!("FROM busybox\nADD http://127.0.0.1:{port}/f.txt /dl/\nADD http://127.0.0.1:{port}/f.txt /named\n");
+    let ctx = context(&[("Dockerfile", &df)]);
+    build(&d, c, &["-t", "url:1", p(&ctx)]).ok();
+    // Docker's rules: named after the URL into a directory, mode 0600, not unpacked.
+    assert_eq!(sh(&d, c, "url:1", "cat /dl/f.txt /named; stat -c '%a' /dl/f.txt /named"), "served\nserved\n600\n600\n");
+    // A wrong --checksum stops the build, naming both digests.
+    let bad = format!("FROM busybox\nADD --checksum={sum} http://127.0.0.1:{port}/f.txt /x\n");
+    let ctx = context(&[("Dockerfile", &bad)]);
+    let r = build(&d, c, &["-t", "url:2", p(&ctx)]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(all(&r).contains("digest mismatch"), "{r:?}");
+    assert_ne!(d.run(c, &["inspect", "url:2"]).code, 0, "a failed build was tagged");
+    // COPY takes no URL.
+    let ctx = context(&[("Dockerfile", &format!("FROM busybox\nCOPY http://127.0.0.1:{port}/f.txt /x\n"))]);
+    let r = build(&d, c, &[p(&ctx)]);
+    assert_ne!(r.code, 0, "{r:?}");
+}
+
 // ---------------------------------------------------------------- 17. a larger context
 
 fn large_context(c: Client) {
@@ -1021,6 +1083,7 @@ both!(
     paths_and_scratch,
     layer_content,
     run_network,
+    add_url,
     large_context,
 );
 

@@ -41,7 +41,8 @@ install_python_packages() {
 }
 
 # The main job: berthd in a network namespace of its own, a busybox image made here
-# and imported, and one container run from it with the berth CLI.
+# and imported, one container run from it with the berth CLI, and an image built FROM it
+# and run.
 main_job() {
   local bin=$PWD/target/release
   if [ ! -x "$bin/berthd" ] || [ ! -x "$bin/berth" ]; then die "berthd and berth are not built"; fi
@@ -67,6 +68,12 @@ main_job() {
   # shellcheck disable=SC2016 # expanded by the container's shell
   "$bin/berth" run --rm busybox sh -c 'echo "hello from a berth container: $(id)"; echo "uname -a: $(uname -a)"' </dev/null
   "$bin/berth" ps -a
+  log "berth build -t hello:1 (a Dockerfile FROM busybox), then berth run --rm hello:1"
+  mkdir -p "$MAIN_WORK/ctx"
+  # shellcheck disable=SC2016 # expanded by the RUN step's shell
+  printf 'FROM busybox\nRUN echo "built by berth on $(date -u)" > /built\nCMD ["cat", "/built"]\n' >"$MAIN_WORK/ctx/Dockerfile"
+  "$bin/berth" build -t hello:1 "$MAIN_WORK/ctx" </dev/null
+  "$bin/berth" run --rm hello:1 </dev/null
 }
 
 main_job_cleanup() {

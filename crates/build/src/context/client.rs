@@ -120,7 +120,7 @@ impl<W: Write> Walker<'_, W> {
             source,
         };
         let meta = fs::symlink_metadata(&self.abs).map_err(|e| walk_err(&self.abs, e))?;
-        let always = self.always.iter().any(|a| *a == self.rel);
+        let always = self.always.contains(&self.rel);
         let excluded = !always && self.ignore.is_excluded(&self.rel);
         let kind = meta.file_type();
 

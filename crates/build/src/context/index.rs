@@ -247,7 +247,6 @@ impl Context {
         let len = file.metadata().map_err(read_err)?.len();
         let mut archive = tar::Archive::new(&file);
         let entries = index_entries(archive.entries_with_seek().map_err(read_err)?, Some(len), None)?;
-        drop(archive);
         Ok(Context { file: Store::File(file), entries })
     }
 

@@ -58,7 +58,8 @@ pub fn matches(src: Source<'_>, pattern: &str) -> Result<Vec<String>> {
             }
             let p = crate::context::glob::clean(pattern.trim_start_matches('/'));
             let p = if p == "." { String::new() } else { p };
-            let resolved = resolve_context_links(ctx, &p)?;
+            // A source that is a symlink is followed (within the context), as Docker does.
+            let resolved = ctx.resolve(&p)?.ok_or_else(|| not_found(pattern))?;
             Ok(vec![resolved])
         }
         Source::Root(_) => {
@@ -72,23 +73,6 @@ pub fn matches(src: Source<'_>, pattern: &str) -> Result<Vec<String>> {
 
 fn not_found(p: &str) -> Error {
     Error::Invalid(format!("file not found in build context or excluded by .dockerignore: stat {p}: file does not exist"))
-}
-
-/// A source that is a symlink is followed (within the context), as Docker does.
-fn resolve_context_links(ctx: &Context, path: &str) -> Result<String> {
-    let mut p = path.to_owned();
-    for _ in 0..40 {
-        let e = ctx.get(&p).ok_or_else(|| not_found(path))?;
-        match &e.kind {
-            EntryKind::Symlink(target) => {
-                let base = if target.starts_with('/') { String::new() } else { p.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_owned()) };
-                let joined = crate::context::glob::clean(&format!("{base}/{target}").trim_start_matches('/').to_owned());
-                p = if joined == "." { String::new() } else { joined };
-            }
-            _ => return Ok(p),
-        }
-    }
-    Err(Error::Invalid(format!("too many levels of symbolic links: {path}")))
 }
 
 /// Is `path` (absolute, in the container's view) a directory of `root`?
@@ -232,7 +216,7 @@ impl<W: Write> Writer<'_, W> {
                         continue;
                     }
                     let target = format!("{dest}/{relp}");
-                    self.context_entry(ctx, path, e, &target)?;
+                    self.context_entry(ctx, e, &target)?;
                 }
                 Ok(())
             }
@@ -270,7 +254,7 @@ impl<W: Write> Writer<'_, W> {
         match src {
             Source::Context(ctx) => {
                 let e = ctx.get(p).ok_or_else(|| not_found(p))?;
-                self.context_entry(ctx, p, e, target)
+                self.context_entry(ctx, e, target)
             }
             Source::Root(root) => {
                 let real = real_path_in_root(root, p)?;
@@ -280,7 +264,7 @@ impl<W: Write> Writer<'_, W> {
         }
     }
 
-    fn context_entry(&mut self, ctx: &Context, path: &str, e: &crate::context::Entry, target: &str) -> Result<()> {
+    fn context_entry(&mut self, ctx: &Context, e: &crate::context::Entry, target: &str) -> Result<()> {
         let err = Error::io("write tar entry", target);
         // Files from the context belong to root unless --chown says otherwise.
         match &e.kind {
@@ -290,9 +274,7 @@ impl<W: Write> Writer<'_, W> {
             }
             EntryKind::File | EntryKind::Hardlink(_) => {
                 let mut h = self.header(EntryType::Regular, e.mode, (0, 0), e.mtime, e.size);
-                let r = ctx.open(e);
-                let _ = path;
-                self.b.append_data(&mut h, rel(target), r).map_err(err)
+                self.b.append_data(&mut h, rel(target), ctx.open(e)).map_err(err)
             }
             EntryKind::Symlink(to) => {
                 let mut h = self.header(EntryType::Symlink, 0o777, (0, 0), e.mtime, 0);

@@ -26,7 +26,7 @@ pub fn fetch(url: &str, checksum: Option<&str>) -> Result<Inline, String> {
         .headers()
         .get(reqwest::header::LAST_MODIFIED)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate_secs(v))
+        .and_then(httpdate_secs)
         .unwrap_or(0);
     let content = resp.bytes().map_err(|e| format!("download {url}: {e}"))?.to_vec();
     if let Some(want) = checksum {

@@ -1,6 +1,7 @@
 //! Registries that want credentials: htpasswd basic auth and token auth (the fixture's
 //! token server). Wrong credentials are refused with a clear error; `login` stores them in
-//! docker's config.json, which both CLIs read; `logout` forgets them.
+//! docker's config.json, which both CLIs read (and send with a build, for its FROM pulls);
+//! `logout` forgets them.
 
 use berth_test_support::registry::{Auth, Registry};
 use berth_test_support::{Client, Daemon};
@@ -48,6 +49,19 @@ fn scenario(c: Client, auth: Auth) {
     let other = if c == Client::Berth { Client::Docker } else { Client::Berth };
     d.run(other, &["pull", &img]).ok();
     assert_eq!(image_id(&d, c, &img), id);
+
+    // A build FROM the private image pulls it with the logins the CLI sends along
+    // (`X-Registry-Config`, as `docker build` sends them).
+    d.run(c, &["rmi", &img]).ok();
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {img}\nRUN true\n")).unwrap();
+    let out = d
+        .command(c, &["build", "-q", "-t", "from-private:1", ctx.path().to_str().unwrap()])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "build FROM a private image: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(image_id(&d, c, &img), id, "the build pulled the base image");
 
     d.run(c, &["logout", &host]).ok();
     d.run(c, &["rmi", &img]).ok();

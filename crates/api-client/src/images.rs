@@ -103,8 +103,14 @@ impl Client {
 
     /// `POST /build` with the context tar as the body and the options in `q`: the build
     /// stream (JSON lines), unread.
-    pub async fn image_build(&self, body: Body, q: &Query) -> Result<Response<Incoming>> {
-        self.call(Method::POST, "/build", q, body, Some("application/x-tar")).await
+    /// `registry_config` is the `X-Registry-Config` header: the logins FROM pulls may use.
+    pub async fn image_build(&self, body: Body, q: &Query, registry_config: Option<&str>) -> Result<Response<Incoming>> {
+        let mut b = self.request_builder(Method::POST, "/build", q).await?;
+        b = b.header(http::header::CONTENT_TYPE, "application/x-tar");
+        if let Some(c) = registry_config {
+            b = b.header("X-Registry-Config", c);
+        }
+        crate::client::check(self.send(b.body(body)?).await?).await
     }
 
     /// `POST /images/create?fromSrc=-&repo=…`: JSON lines.

@@ -50,6 +50,8 @@ pub fn recover(d: &Daemon) {
 pub struct EngineServices {
     pub d: Arc<Daemon>,
     pub rt: tokio::runtime::Handle,
+    /// The logins the client sent (`X-Registry-Config`), for pulls of FROM images.
+    pub logins: Option<berth_registry::DockerConfig>,
 }
 
 /// Lines of JSON progress (a pull's) handed to the build's output one by one.
@@ -88,7 +90,8 @@ impl Services for EngineServices {
         let opts = crate::registry::options(&self.d.config);
         let mut lines = ProgressLines { out, buf: Vec::new() };
         let progress = crate::registry::JsonProgress::new(&mut lines);
-        let pulled = berth_registry::pull(&opts, &self.d.images, r, &berth_registry::PullOptions { platform, credentials: None }, &progress);
+        let credentials = self.logins.as_ref().and_then(|l| l.get(r.domain()));
+        let pulled = berth_registry::pull(&opts, &self.d.images, r, &berth_registry::PullOptions { platform, credentials }, &progress);
         drop(progress);
         match pulled {
             Ok(_) => self.d.images.image(r).map_err(|e| e.to_string())?.ok_or_else(|| format!("pull {}: image not in the store after pulling", berth_image::familiar(r))),

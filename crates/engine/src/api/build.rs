@@ -118,6 +118,10 @@ pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result
         platform: last("platform").filter(|p| !p.is_empty()),
         cancel: cancel.clone(),
     };
+    let logins = match req.headers().get("x-registry-config").and_then(|v| v.to_str().ok()) {
+        Some(v) => Some(berth_registry::DockerConfig::from_registry_config(v).map_err(|e| Error::Invalid(e.to_string()))?),
+        None => None,
+    };
     let t0 = std::time::Instant::now();
     let ctx = receive_context(req.into_body()).await?;
     tracing::debug!(received_ms = t0.elapsed().as_secs_f64() * 1e3, entries = ctx.len(), "build context");
@@ -130,7 +134,7 @@ pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result
             let runner = Runner { runtime: d.config.runtime.clone(), runtime_root: d.runtime_root(), work_dir: root.join("steps"), cgroup_parent: d.cgroup_parent.clone() };
             std::fs::create_dir_all(&runner.work_dir).map_err(|e| berth_build::Error::Invalid(format!("create {}: {e}", runner.work_dir.display())))?;
             let mut ctx = ctx;
-            let services = EngineServices { d: d.clone(), rt };
+            let services = EngineServices { d: d.clone(), rt, logins };
             let b = Builder { store: &d.images, cache: &cache, runner: &runner, services: &services };
             let image = b.build(&mut ctx, &opts, &out)?;
             tracing::debug!(total_ms = t0.elapsed().as_secs_f64() * 1e3, "build done");

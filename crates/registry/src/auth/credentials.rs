@@ -180,6 +180,34 @@ impl DockerConfig {
         &self.path
     }
 
+    /// The logins of an `X-Registry-Config` header (what `docker build` sends: base64 of a
+    /// JSON map from registry to `{"username","password"|"auth","identitytoken"}`, the shape
+    /// of config.json's `auths`), looked up with [`DockerConfig::get`] as a file's are.
+    pub fn from_registry_config(header: &str) -> Result<DockerConfig> {
+        let header = header.trim();
+        let auths = if header.is_empty() {
+            Map::new()
+        } else {
+            let bytes = decode_any(header).ok_or_else(|| Error::Config("X-Registry-Config is not base64".to_owned()))?;
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(m)) => m,
+                Ok(Value::Null) => Map::new(),
+                Ok(_) => return Err(Error::Config("X-Registry-Config is not a JSON object".to_owned())),
+                Err(e) => return Err(Error::Config(format!("X-Registry-Config is not JSON: {e}"))),
+            }
+        };
+        let mut doc = Map::new();
+        doc.insert("auths".to_owned(), Value::Object(auths));
+        Ok(DockerConfig { path: PathBuf::new(), doc })
+    }
+
+    /// Every stored login as an `X-Registry-Config` value (URL-safe base64 JSON), as the
+    /// docker CLI sends them with a build: the daemon picks the one each FROM needs.
+    pub fn registry_config(&self) -> String {
+        let auths = self.doc.get("auths").cloned().unwrap_or_else(|| json!({}));
+        base64::engine::general_purpose::URL_SAFE.encode(auths.to_string())
+    }
+
     /// The stored login for `registry` (a host, `docker.io`, or a key as docker writes it).
     pub fn get(&self, registry: &str) -> Option<Credentials> {
         let auths = self.doc.get("auths")?.as_object()?;
@@ -274,6 +302,20 @@ impl DockerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_config_round_trip() {
+        let mut c = DockerConfig::from_registry_config("").unwrap();
+        assert!(c.get("r.example:5000").is_none());
+        c.set("r.example:5000", &Credentials::new("alice", "s3cret"));
+        let back = DockerConfig::from_registry_config(&c.registry_config()).unwrap();
+        assert_eq!(back.get("r.example:5000"), Some(Credentials::new("alice", "s3cret")));
+        assert!(back.get("other.example").is_none());
+        // docker's own shape: username and password fields, standard base64.
+        let raw = base64::engine::general_purpose::STANDARD.encode(r#"{"https://index.docker.io/v1/":{"username":"bob","password":"pw"}}"#);
+        assert_eq!(DockerConfig::from_registry_config(&raw).unwrap().get("docker.io"), Some(Credentials::new("bob", "pw")));
+        assert!(DockerConfig::from_registry_config("!!").is_err());
+    }
 
     #[test]
     fn reads_docker_written_config_and_keeps_other_keys() {

@@ -143,7 +143,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
         // files, the transfer and the daemon's indexing overlap.
         let (tx, body) = Body::channel();
         let producer = std::thread::spawn(move || tar.write(ChunkSender { tx, buf: Vec::with_capacity(CHUNK) }));
-        let resp = api.client.image_build(body, &q).await.map_err(|e| CliError::api(CX, e));
+        // Every stored login, as the docker CLI sends them: the daemon picks what FROM needs.
+        let logins = berth_registry::DockerConfig::load(&berth_registry::DockerConfig::default_path()).ok().map(|c| c.registry_config());
+        let resp = api.client.image_build(body, &q, logins.as_deref()).await.map_err(|e| CliError::api(CX, e));
         let produced = producer.join().unwrap_or_else(|_| Err(CliError::failed(CX, "the context writer panicked")));
         let resp = match (resp, produced) {
             (Ok(r), Ok(())) => r,

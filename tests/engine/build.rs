@@ -1087,3 +1087,15 @@ both!(
     large_context,
 );
 
+/// The docker CLI with no DOCKER_BUILDKIT in its environment: berthd's `/_ping` says
+/// `Builder-Version: 1`, so docker 28 uses its classic builder without being told.
+#[test]
+fn docker_build_picks_the_classic_builder_itself() {
+    let d = Daemon::start();
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo plain > /p\n")]);
+    let out = d.command(Client::Docker, &["build", "-t", "plain:1", p(&ctx)]).env_remove("DOCKER_BUILDKIT").output().unwrap();
+    let r = to_run(out);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("Step 2/2 : RUN echo plain"), "{r:?}");
+    assert_eq!(sh(&d, Client::Docker, "plain:1", "cat /p"), "plain\n");
+}

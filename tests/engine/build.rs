@@ -588,6 +588,9 @@ fn cli_flags(c: Client) {
     let cfg = config(&d, c, "m:1");
     assert_eq!(cfg["Labels"]["from"], "cli", "{cfg}");
     assert_eq!(cfg["Labels"]["other"], "two", "{cfg}");
+    // Unchanged, --label included: the same image again.
+    build(&d, c, &["-t", "m:3", "--label", "from=cli", "--label", "other=two", p(&ctx)]).ok();
+    assert_eq!(image_id(&d, c, "m:3"), id, "a no-op rebuild with --label made a new image");
 
     // -f: another name in the context, and one in a subdirectory.
     build(&d, c, &["-f", &format!("{}/Other.dockerfile", p(&ctx)), "-t", "f:1", p(&ctx)]).ok();

@@ -119,7 +119,16 @@ impl Run<'_> {
                 st.config["Labels"][k] = json!(v);
             }
             let desc = format!("LABEL {}", self.opts.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
-            image = Some(self.meta_commit(&st, &desc)?);
+            // Cached like a step, so an unchanged rebuild with --label gives the same image.
+            let key = Key::new(image.as_ref()).part("labels").part(&desc);
+            image = Some(match self.b.cache.get(self.b.store, &key).filter(|_| !self.opts.no_cache) {
+                Some(hit) => hit,
+                None => {
+                    let img = self.meta_commit(&st, &desc)?;
+                    self.b.cache.put(&key, &img)?;
+                    img
+                }
+            });
         }
         let image = image.ok_or_else(|| Error::Invalid("No image was generated. Is your Dockerfile empty?".into()))?;
         let unused: Vec<&String> = self

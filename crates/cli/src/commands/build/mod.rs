@@ -76,6 +76,8 @@ const CHUNK: usize = 256 << 10;
 struct ChunkSender {
     tx: tokio::sync::mpsc::Sender<io::Result<bytes::Bytes>>,
     buf: Vec<u8>,
+    /// Set when the request body was dropped: the daemon stopped reading.
+    refused: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl io::Write for ChunkSender {
@@ -92,7 +94,10 @@ impl io::Write for ChunkSender {
             return Ok(());
         }
         let chunk = bytes::Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the daemon stopped reading the context"))
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            self.refused.store(true, std::sync::atomic::Ordering::Relaxed);
+            io::Error::new(io::ErrorKind::BrokenPipe, "the daemon stopped reading the context")
+        })
     }
 }
 
@@ -142,14 +147,18 @@ pub fn run(args: Args, ctx: &Context) -> Result<(), CliError> {
         // The context is tarred on a thread of its own while it is sent, so reading the
         // files, the transfer and the daemon's indexing overlap.
         let (tx, body) = Body::channel();
-        let producer = std::thread::spawn(move || tar.write(ChunkSender { tx, buf: Vec::with_capacity(CHUNK) }));
+        let refused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sender = ChunkSender { tx, buf: Vec::with_capacity(CHUNK), refused: refused.clone() };
+        let producer = std::thread::spawn(move || tar.write(sender));
         // Every stored login, as the docker CLI sends them: the daemon picks what FROM needs.
         let logins = berth_registry::DockerConfig::load(&berth_registry::DockerConfig::default_path()).ok().map(|c| c.registry_config());
         let resp = api.client.image_build(body, &q, logins.as_deref()).await.map_err(|e| CliError::api(CX, e));
         let produced = producer.join().unwrap_or_else(|_| Err(CliError::failed(CX, "the context writer panicked")));
         let resp = match (resp, produced) {
             (Ok(r), Ok(())) => r,
-            // A context that could not be read explains a failed request best.
+            // The daemon answered before taking the whole context (a bad tag): its answer.
+            (Err(e), Err(_)) if refused.load(std::sync::atomic::Ordering::Relaxed) => return Err(e),
+            // A file that could not be read explains a cut-short context best.
             (_, Err(e)) | (Err(e), _) => return Err(e),
         };
         let mut body = resp.into_body();

@@ -5,7 +5,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use berth_build::{NetworkLease, Output, Services};
@@ -157,24 +156,22 @@ impl Services for EngineServices {
     }
 }
 
-/// The build stream: one JSON object per line into the response; a failed write means the
-/// client went away, which cancels the build at its next step.
+/// The build stream: one JSON object per line into the response. A client that went away
+/// is noticed by the response body's drop guard (see `api::build`), not here.
 pub struct StreamOutput<W: Write + Send> {
     out: Mutex<W>,
     pub quiet: bool,
-    pub cancel: Arc<AtomicBool>,
 }
 
 impl<W: Write + Send> StreamOutput<W> {
-    pub fn new(out: W, quiet: bool, cancel: Arc<AtomicBool>) -> Self {
-        StreamOutput { out: Mutex::new(out), quiet, cancel }
+    pub fn new(out: W, quiet: bool) -> Self {
+        StreamOutput { out: Mutex::new(out), quiet }
     }
 
     pub fn line(&self, v: &Value) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if writeln!(out, "{v}").and_then(|_| out.flush()).is_err() {
-            self.cancel.store(true, Ordering::Relaxed);
-        }
+        // A failed write means the body is gone, and with it the build (its guard).
+        let _ = writeln!(out, "{v}").and_then(|_| out.flush());
     }
 
     pub fn error(&self, e: &berth_build::Error) {

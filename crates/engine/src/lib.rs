@@ -30,7 +30,7 @@ pub mod container;
 pub mod daemon;
 pub mod error;
 pub mod events;
-pub mod in_root;
+pub use berth_runtime::in_root;
 pub mod network;
 pub mod placement;
 pub mod registry;

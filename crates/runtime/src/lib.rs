@@ -28,6 +28,7 @@ pub mod container;
 pub mod defaults;
 pub mod error;
 pub mod hooks;
+pub mod in_root;
 pub mod init;
 pub mod namespaces;
 pub mod rlimits;

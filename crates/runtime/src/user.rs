@@ -3,11 +3,7 @@
 //! ids an OCI config needs. Here rather than in the engine because the builder resolves a
 //! RUN step's user the same way.
 
-use std::fs::File;
 use std::path::Path;
-
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::Mode;
 
 /// A user or group the container's files do not name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,8 +66,8 @@ fn groups(text: &str) -> Vec<(String, u32, Vec<String>)> {
 /// Resolves `spec` against the files of the root filesystem at `root`; a missing passwd or
 /// group file is empty (numeric ids still resolve, as in Docker).
 pub fn resolve(root: &Path, spec: &str, group_add: &[String]) -> Result<User> {
-    let pw = passwd(&read_in_root(root, "/etc/passwd").unwrap_or_default());
-    let gr = groups(&read_in_root(root, "/etc/group").unwrap_or_default());
+    let pw = passwd(&crate::in_root::read(root, "/etc/passwd").unwrap_or_default());
+    let gr = groups(&crate::in_root::read(root, "/etc/group").unwrap_or_default());
     resolve_with(&pw, &gr, spec, group_add)
 }
 
@@ -122,20 +118,6 @@ fn resolve_with(
         }
     }
     Ok(User { uid, gid, additional_gids: additional, home })
-}
-
-/// Reads a small file of the container as the container would see it: symlinks and `..`
-/// resolved with `root` as `/` (openat2 `RESOLVE_IN_ROOT`), so an image's `/etc/passwd ->
-/// /host/file` link cannot make the daemon read a host file. `None` if it is not there.
-pub fn read_in_root(root: &Path, rel: &str) -> Option<String> {
-    let dir = nix::fcntl::open(root, OFlag::O_DIRECTORY | OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
-    let how = OpenHow::new()
-        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    let mut f = File::from(openat2(&dir, rel.trim_start_matches('/'), how).ok()?);
-    let mut s = String::new();
-    std::io::Read::read_to_string(&mut f, &mut s).ok()?;
-    Some(s)
 }
 
 #[cfg(test)]

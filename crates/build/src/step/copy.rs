@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use tar::{EntryType, Header};
 
@@ -82,11 +82,8 @@ pub fn is_dir_in_root(root: &Path, path: &str) -> Option<bool> {
 }
 
 fn open_in_root(root: &Path, path: &str) -> io::Result<fs::File> {
-    let dir = nix::fcntl::open(root, OFlag::O_DIRECTORY | OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
-    let rel = path.trim_start_matches('/');
-    let rel = if rel.is_empty() { "." } else { rel };
-    let how = OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    Ok(fs::File::from(openat2(&dir, rel, how)?))
+    let dir = berth_runtime::in_root::open_root(root)?;
+    berth_runtime::in_root::open(&dir, Path::new(path), OFlag::O_PATH, Mode::empty())
 }
 
 /// Where `path` of a mounted root really is on the host, symlinks resolved inside it.

@@ -14,7 +14,7 @@ use berth_build::{BuildOptions, Builder, Cache, Runner};
 use berth_image::Reference;
 use serde_json::{json, Value};
 
-use crate::api::images::{form_pairs, ChannelWriter};
+use crate::api::images::{form_pairs, progress_body_with};
 use crate::build::{build_root, EngineServices, StreamOutput};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
@@ -39,12 +39,16 @@ fn truthy(v: Option<&String>) -> bool {
 /// context is ready to check the cache against.
 async fn receive_context(body: axum::body::Body) -> Result<berth_build::context::Context> {
     use futures_util::StreamExt;
-    let fd = nix::sys::memfd::memfd_create(c"berth-build-context", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
-        .map_err(|e| Error::internal("create a memory file for the build context", std::io::Error::from(e)))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(32);
     let indexer = tokio::task::spawn_blocking(move || {
         let mut rx = rx;
-        berth_build::context::Context::from_chunks(move || rx.blocking_recv(), move || Ok(std::fs::File::from(fd)))
+        // The memory file only for a compressed context (a plain one stays in its chunks).
+        let spool = || {
+            nix::sys::memfd::memfd_create(c"berth-build-context", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+                .map(std::fs::File::from)
+                .map_err(std::io::Error::from)
+        };
+        berth_build::context::Context::from_chunks(move || rx.blocking_recv(), spool)
     });
     let mut s = body.into_data_stream();
     while let Some(chunk) = s.next().await {
@@ -61,34 +65,15 @@ async fn receive_context(body: axum::body::Body) -> Result<berth_build::context:
         .map_err(|e| Error::Invalid(format!("build context: {e}")))
 }
 
-/// Sets the flag when dropped: when the response body is, because it was all sent or
-/// because the client went away (a build whose RUN step prints nothing would not notice
-/// the client leaving otherwise, and would run on).
+/// Sets the flag when dropped with the response body: when it was all sent, or when the
+/// client went away, which cancels the build at its next step (or kills its RUN: a step
+/// that prints nothing would not notice the client leaving otherwise).
 struct CancelOnDrop(Arc<AtomicBool>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
-}
-
-/// Runs `f` on a blocking thread writing into the response body; the build is cancelled
-/// (at its next step, or its RUN killed) as soon as the body is dropped.
-fn cancelling_body<F>(cancel: Arc<AtomicBool>, f: F) -> axum::body::Body
-where
-    F: FnOnce(&mut (dyn std::io::Write + Send)) -> Result<()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
-    tokio::task::spawn_blocking(move || {
-        let mut w = ChannelWriter(tx);
-        if let Err(e) = f(&mut w) {
-            tracing::warn!("build stream: {e}");
-        }
-    });
-    let guard = CancelOnDrop(cancel);
-    axum::body::Body::from_stream(futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), (rx, guard)))
-    }))
 }
 
 pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result<Response> {
@@ -126,8 +111,8 @@ pub async fn build(State(d): D, RawQuery(raw): RawQuery, req: Request) -> Result
     let ctx = receive_context(req.into_body()).await?;
     tracing::debug!(received_ms = t0.elapsed().as_secs_f64() * 1e3, entries = ctx.len(), "build context");
     let rt = tokio::runtime::Handle::current();
-    let body = cancelling_body(cancel.clone(), move |w| {
-        let out = StreamOutput::new(w, opts.quiet, cancel);
+    let body = progress_body_with(CancelOnDrop(cancel), move |w| {
+        let out = StreamOutput::new(w, opts.quiet);
         let root = build_root(&d);
         let result = (|| -> berth_build::Result<()> {
             let cache = Cache::open(&root.join("cache"))?;

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 type D = State<Arc<Daemon>>;
 
 /// A `Write` whose bytes become a response body.
-pub(crate) struct ChannelWriter(pub(crate) tokio::sync::mpsc::Sender<Bytes>);
+struct ChannelWriter(tokio::sync::mpsc::Sender<Bytes>);
 
 impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -205,6 +205,16 @@ pub(crate) fn progress_body<F>(f: F) -> Body
 where
     F: FnOnce(&mut (dyn Write + Send)) -> Result<()> + Send + 'static,
 {
+    progress_body_with((), f)
+}
+
+/// [`progress_body`] whose body holds `guard` until it is dropped: when it was all sent,
+/// or when the client went away (a build's [`Drop`] guard cancels it then).
+pub(crate) fn progress_body_with<G, F>(guard: G, f: F) -> Body
+where
+    G: Send + 'static,
+    F: FnOnce(&mut (dyn Write + Send)) -> Result<()> + Send + 'static,
+{
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     tokio::task::spawn_blocking(move || {
         let mut w = ChannelWriter(tx);
@@ -212,8 +222,8 @@ where
             tracing::warn!("progress stream: {e}");
         }
     });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    Body::from_stream(futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), (rx, guard)))
     }))
 }
 

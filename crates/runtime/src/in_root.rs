@@ -1,7 +1,7 @@
 //! Opening paths inside a container's root filesystem as the container would see them:
 //! every symlink, `..` and absolute link resolved with the root as `/`
 //! (openat2 `RESOLVE_IN_ROOT`), so an image or a container can never point the daemon
-//! at a host file.
+//! at a host file. Shared by the engine (copy-up, `cp`), the user resolver and the builder.
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
@@ -10,6 +10,7 @@ use std::path::Path;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
+/// A descriptor on `root` to resolve paths from.
 pub fn open_root(root: &Path) -> std::io::Result<OwnedFd> {
     let fd = nix::fcntl::open(
         root,

@@ -230,3 +230,44 @@ fn delete_removes_the_containers_cgroup_dirs_in_every_hierarchy() {
     assert!(left.is_empty(), "cgroup dirs left after delete: {left:?}");
     leaks::assert_nothing_left(&snapshot, &needles, WAIT);
 }
+
+/// Stage 1 is born in the cgroup2 directory (clone3) and moves itself into the v1 ones
+/// (`tasks`), then forks the init there; pids.max is only written once stage 1 is gone.
+/// So a pids limit of 1 still creates, and the init (and an exec'd process) end up in the
+/// container's cgroup in every hierarchy, cgroup2 included.
+#[test]
+fn init_and_exec_join_every_hierarchy_even_with_a_pids_limit_of_1() {
+    let rt = Runtime::new();
+    let bundle = with_resources("cg-join", json!({"pids": {"limit": 1}})).args(&["sleep", "300"]);
+    let id = unique_id("cg-join");
+    rt.create_and_start(&bundle, &id);
+    let ours = host_cgroups(std::process::id() as i32);
+    let theirs = host_cgroups(host_pid(&rt.state(&id)));
+    assert_eq!(theirs.len(), ours.len(), "{theirs:?}");
+    for c in &theirs {
+        assert!(
+            c.dir.ends_with(&id) && !ours.iter().any(|o| o.dir == c.dir),
+            "the init is not in the container's cgroup here: {c:?} (all: {theirs:?})"
+        );
+    }
+    // The limit holds: the init's one process is all the cgroup may have.
+    let busy = rt.exec(&id, &["true"]);
+    assert!(!busy.success(), "exec past pids.max=1 worked: {busy}");
+
+    // With room, an exec'd process joins the same cgroups.
+    let pids_dir = theirs
+        .iter()
+        .find(|c| c.controllers.iter().any(|c| c == "pids"))
+        .or_else(|| theirs.iter().find(|c| c.controllers.is_empty()))
+        .expect("a pids hierarchy")
+        .dir
+        .clone();
+    std::fs::write(pids_dir.join("pids.max"), "10").unwrap();
+    let out = rt.exec(&id, &["cat", "/proc/self/cgroup"]).ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), theirs.len(), "{out}");
+    let init_view = rt.exec(&id, &["cat", "/proc/1/cgroup"]).ok();
+    assert_eq!(out.stdout, init_view.stdout, "the exec'd process is elsewhere than the init");
+
+    rt.delete_force(&id).ok();
+}

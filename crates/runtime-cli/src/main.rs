@@ -37,6 +37,7 @@ pub struct Cli {
 }
 
 fn main() {
+    berth_runtime::timing::mark("main");
     let cli = Cli::parse();
     let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
     let code = match commands::run(&cli) {

@@ -1,10 +1,11 @@
 //! Opening paths inside a container's root filesystem as the container would see them:
 //! every symlink, `..` and absolute link resolved with the root as `/`
 //! (openat2 `RESOLVE_IN_ROOT`), so an image or a container can never point the daemon
-//! at a host file. Shared by the engine (copy-up, `cp`), the user resolver and the builder.
+//! at a host file. Shared by the engine (copy-up, `cp`), the user resolver, the builder and
+//! the init building a rootfs (see `init::leaf`).
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
@@ -21,7 +22,7 @@ pub fn open_root(root: &Path) -> std::io::Result<OwnedFd> {
 }
 
 /// Opens `rel` (absolute or relative, taken from the container's `/`) beneath `root`.
-pub fn open(root: &OwnedFd, rel: &Path, flags: OFlag, mode: Mode) -> std::io::Result<File> {
+pub fn open(root: impl AsFd, rel: &Path, flags: OFlag, mode: Mode) -> std::io::Result<File> {
     let rel = rel.strip_prefix("/").unwrap_or(rel);
     let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
     let how = OpenHow::new()

@@ -11,8 +11,9 @@
 //!   default (capabilities, masked paths, seccomp profile).
 //!
 //! How a container is born: the `create` process (single-threaded, so `fork` is sound)
-//! forks stage 1, which joins or creates the user namespace, is placed in the cgroup and
-//! given its id maps by the parent, joins/creates the other namespaces and forks stage 2:
+//! forks stage 1 (straight into its cgroup2 directory, see [`fork_into`]), which moves
+//! itself into the v1 cgroups, joins or creates the user namespace, is given its id maps
+//! by the parent, joins/creates the other namespaces and forks stage 2:
 //! the container's init (pid 1 of a new pid namespace). Init builds the root filesystem,
 //! pivots into it, reports "created", and waits on a listening socket in the state
 //! directory; `start` connects to it, and init runs the startContainer hooks, drops its
@@ -27,6 +28,7 @@ pub mod console;
 pub mod container;
 pub mod defaults;
 pub mod error;
+pub mod fork_into;
 pub mod hooks;
 pub mod in_root;
 pub mod init;

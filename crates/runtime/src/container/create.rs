@@ -128,6 +128,8 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         return Err(Error::InvalidConfig("process.terminal is set: --console-socket is required".into()));
     }
     validate_sysctls(linux.and_then(|l| l.sysctl().as_ref()), &plan)?;
+    // Made beside the seccomp, state and cgroup work below, joined before the fork.
+    let netns = (plan.creates(LinuxNamespaceType::Network) && !plan.has(LinuxNamespaceType::User)).then(crate::namespaces::spawn_netns);
     let caps = Masks::from_config(process.capabilities().as_ref())?;
     // Compiled once per profile and kept in the state root (see berth_seccomp's cache).
     let seccomp_cache = root.path().join(".seccomp-cache");
@@ -155,8 +157,13 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     };
     cgroup.create()?;
     guard.cgroup = Some(cgroup.clone());
-    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
-        cgroup.apply(&with_default_devices(r, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default()))?;
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    if let Some(r) = resources {
+        // pids.max waits until stage 1 is gone (below): stage 1 moves itself into the
+        // cgroup and forks the init there, which a limit of 1 would refuse.
+        let mut early = with_default_devices(r, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default());
+        early.set_pids(None);
+        cgroup.apply(&early)?;
     }
 
     crate::timing::mark("create: cgroup created and configured");
@@ -193,6 +200,11 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
             BindSource::open(m, in_userns).map(Some)
         })
         .collect::<Result<Vec<_>>>()?;
+    let netns = match netns.map(|t| t.join()) {
+        None => None,
+        Some(Ok(r)) => Some(r?),
+        Some(Err(_)) => return Err(Error::Init("the thread making the network namespace panicked".into())),
+    };
     let cfg = InitConfig {
         id: o.id.clone(),
         spec: spec.clone(),
@@ -208,10 +220,13 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         preserve_fds: o.preserve_fds,
         bind_sources,
         no_process,
+        netns,
     };
     let (parent, child) = Channel::pair()?;
-    // SAFETY: the runtime is single-threaded here, so the child may run arbitrary code.
-    let stage1 = match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", e))? {
+    // SAFETY: the runtime is single-threaded here (the network namespace's thread was
+    // joined above), so the child may run arbitrary code.
+    let (forked, in_cgroup2) = unsafe { crate::fork_into::fork_into(cgroup.unified_dir()) }?;
+    let stage1 = match forked {
         ForkResult::Child => {
             drop(parent);
             init::stage1(&child, &cfg)
@@ -237,14 +252,22 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         m => return Err(Error::Init(format!("unexpected {m:?}"))),
     };
     guard.pids.insert(0, pid);
-    // Moving a task between v1 cgroups waits for an RCU grace period (milliseconds when
-    // the cgroup lock was idle): it is done here, for the init, while the init builds the
-    // rootfs on another CPU, instead of for stage 1 before anything else can happen. The
+    // Stage 1 was born in the cgroup2 directory and moved itself into the v1 ones before
+    // forking the init (the fast paths, see `fork_into` and `Cgroup::enter_v1_self`).
+    // Where clone3 was refused, the init is moved into cgroup2 here, a move that waits
+    // for an RCU grace period, while the init builds the rootfs on another CPU. The
     // init only enters its cgroup namespace and runs the user's hooks after this.
     crate::timing::mark("create: got init pid");
-    cgroup.add_pid(pid)?;
+    if !in_cgroup2 {
+        cgroup.add_pid_v2(pid)?;
+    }
     let _ = waitpid(Pid::from_raw(stage1), None);
     guard.pids.retain(|&p| p != stage1);
+    if let Some(p) = resources.and_then(|r| r.pids().clone()) {
+        let mut only = oci_spec::runtime::LinuxResources::default();
+        only.set_pids(Some(p));
+        cgroup.apply(&only)?;
+    }
 
     let (pid_start_time, _) = state::pid_start_time(pid).ok_or_else(|| Error::Init("the container's init exited".into()))?;
     let st = State {

@@ -44,8 +44,9 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
             errors.push(format!("process {} did not exit after SIGKILL (frozen by someone else?)", c.state.pid));
         }
     }
-    // Processes outside the init's pid namespace (or when it has none) may survive init.
-    if let Some(cg) = &c.state.cgroup {
+    // Usually nothing is left in the cgroup and it goes with one rmdir per hierarchy;
+    // processes outside the init's pid namespace (or when it has none) may survive init.
+    if let Some(cg) = c.state.cgroup.as_ref().filter(|cg| !cg.remove_empty()) {
         if let Ok(pids) = cg.pids() {
             for p in pids {
                 let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);

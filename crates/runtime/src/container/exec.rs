@@ -71,10 +71,15 @@ pub fn exec(root: &StateRoot, id: &str, o: &ExecOptions) -> Result<i32> {
     }
     let (parent, child) = Channel::pair()?;
     // SAFETY: single-threaded, see create.
-    let stage1 = match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", e))? {
+    let (forked, in_cgroup2) = unsafe { crate::fork_into::fork_into(c.state.cgroup.as_ref().and_then(|cg| cg.unified_dir())) }?;
+    let stage1 = match forked {
         ForkResult::Child => {
             drop(parent);
             let r = (|| -> Result<()> {
+                // As in create's stage 1: the fast self-move into the v1 hierarchies first.
+                if let Some(cg) = &c.state.cgroup {
+                    cg.enter_v1_self()?;
+                }
                 init::enter_user_namespace(&child, &plan)?;
                 for (t, path) in &plan.join {
                     if *t != LinuxNamespaceType::User {
@@ -113,8 +118,8 @@ pub fn exec(root: &StateRoot, id: &str, o: &ExecOptions) -> Result<i32> {
     drop(child);
     let result = (|| -> Result<i32> {
         parent.expect(Msg::UsernsReady)?;
-        if let Some(cg) = &c.state.cgroup {
-            cg.add_pid(stage1)?;
+        if let Some(cg) = c.state.cgroup.as_ref().filter(|_| !in_cgroup2) {
+            cg.add_pid_v2(stage1)?;
         }
         parent.send(&Msg::Go)?;
         let pid = match parent.recv()? {

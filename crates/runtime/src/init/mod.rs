@@ -1,7 +1,7 @@
 //! What runs in the forked processes, between `fork` and `execve`.
 //!
-//! - [`stage1`]: joins or creates the user namespace, lets the parent place it in the
-//!   cgroup and write its id maps, joins the other namespaces by path, unshares the new
+//! - [`stage1`]: moves itself into the v1 cgroups, joins or creates the user namespace,
+//!   lets the parent write its id maps (and place the init in the cgroup2 one), joins the other namespaces by path, unshares the new
 //!   ones and forks the init (a new pid or time namespace only applies to children).
 //! - [`stage2`]: the container's init: builds the rootfs, lets the parent run the
 //!   createRuntime hooks, runs createContainer hooks, pivots, reports "created" and waits
@@ -9,6 +9,7 @@
 //!
 //! Both only report to the parent through the [`Channel`] and exit: they never return.
 
+mod leaf;
 pub mod options;
 pub mod process;
 pub mod rootfs;
@@ -50,6 +51,8 @@ pub struct InitConfig {
     pub bind_sources: Vec<Option<rootfs::BindSource>>,
     /// The config had no process: the container can be created, but not started.
     pub no_process: bool,
+    /// The new network namespace, made ahead by `create` (see `namespaces::spawn_netns`).
+    pub netns: Option<OwnedFd>,
 }
 
 fn exit(code: i32) -> ! {
@@ -72,6 +75,11 @@ pub fn stage1(chan: &Channel, cfg: &InitConfig) -> ! {
 }
 
 fn stage1_inner(chan: &Channel, cfg: &InitConfig) -> Result<()> {
+    // First, while still the host's root in the host's namespaces: moving ourselves is
+    // the kernel's fast path, and the init forked below inherits the cgroup.
+    if let Some(cg) = &cfg.cgroup {
+        cg.enter_v1_self()?;
+    }
     enter_user_namespace(chan, &cfg.plan)?;
     for (t, p) in &cfg.plan.join {
         if *t != LinuxNamespaceType::User {
@@ -80,7 +88,11 @@ fn stage1_inner(chan: &Channel, cfg: &InitConfig) -> Result<()> {
     }
     // The cgroup namespace is unshared by init itself, once the parent has moved it into
     // the container's cgroup (see `create`): its root is the cgroup it is in at that moment.
-    let create = cfg.plan.create - CloneFlags::CLONE_NEWUSER - CloneFlags::CLONE_NEWCGROUP;
+    let mut create = cfg.plan.create - CloneFlags::CLONE_NEWUSER - CloneFlags::CLONE_NEWCGROUP;
+    if let Some(fd) = &cfg.netns {
+        nix::sched::setns(fd, CloneFlags::CLONE_NEWNET).map_err(|e| Error::sys("setns network namespace", e))?;
+        create -= CloneFlags::CLONE_NEWNET;
+    }
     if !create.is_empty() {
         nix::sched::unshare(create).map_err(|e| Error::sys(format!("unshare {create:?}"), e))?;
     }
@@ -110,7 +122,7 @@ fn stage1_inner(chan: &Channel, cfg: &InitConfig) -> Result<()> {
 }
 
 /// Joins or creates the user namespace and waits until the parent wrote the id maps and
-/// placed us in the cgroup; then becomes root of the namespace.
+/// placed us (exec) in the cgroup2 hierarchy; then becomes root of the namespace.
 pub fn enter_user_namespace(chan: &Channel, plan: &Plan) -> Result<()> {
     if let Some(p) = plan.joined_path(LinuxNamespaceType::User) {
         namespaces::join(LinuxNamespaceType::User, p)?;

@@ -12,9 +12,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use nix::mount::MsFlags;
+use nix::sys::stat::SFlag;
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 use pathrs::{InodeType, Root};
 
+use super::leaf::{self, Leaf};
 use super::options::{self, Options};
 use crate::error::{Error, Result};
 use crate::syscall::{Syscall, Target};
@@ -44,6 +46,19 @@ fn chain(e: &pathrs::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// The fast way to a missing mount point whose parent exists (see [`leaf`]): `None`
+/// sends the caller to pathrs (no parent, a dangling symlink to follow, or any failure,
+/// which pathrs then reports with its context).
+fn create_leaf(root: &Root, r: &Path, file: bool) -> Option<pathrs::Handle> {
+    let l = Leaf::of(root, r)?;
+    if l.is_symlink() {
+        return None;
+    }
+    let made = if file { l.create_file(0o644) } else { l.mkdir(0o755) };
+    leaf::ok_if_exists(made).ok()?;
+    l.open().ok()
 }
 
 /// Lexically removes "." and ".." from a path relative to the rootfs (".." stops at it).
@@ -127,9 +142,12 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
     fn target(&self, dest: &Path, file: bool) -> Result<(pathrs::Handle, Target)> {
         let root = self.root()?;
         let r = rel(dest);
-        let handle = match root.resolve(&r) {
+        let handle = match leaf::resolve(root, &r) {
             Ok(h) => h,
-            Err(_) => self.create_target(dest, &self.follow_dangling(r), file)?,
+            Err(_) => match create_leaf(root, &r, file) {
+                Some(h) => h,
+                None => self.create_target(dest, &self.follow_dangling(r), file)?,
+            },
         };
         let t = Target {
             kernel_path: PathBuf::from(format!("/proc/self/fd/{}", handle.as_fd().as_raw_fd())),
@@ -173,7 +191,7 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
     /// directory *under* a mount made through it, so remounts and propagation changes
     /// must go through a fresh resolution.
     fn mounted(&self, t: &Target) -> Result<(pathrs::Handle, Target)> {
-        let handle = self.root()?.resolve(rel(&t.container_path)).map_err(|e| fail("resolve", &t.container_path, chain(&e)))?;
+        let handle = leaf::resolve(self.root()?, &rel(&t.container_path)).map_err(|e| fail("resolve", &t.container_path, e))?;
         let t = Target {
             kernel_path: PathBuf::from(format!("/proc/self/fd/{}", handle.as_fd().as_raw_fd())),
             container_path: t.container_path.clone(),
@@ -313,11 +331,7 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
             self.remount_bind(&ts, flags)?;
             for link in cm.aliases.iter().filter(|a| **a != cm.subdir) {
                 let lp = rel(&dest.join(link));
-                match self.root()?.create(&lp, &InodeType::Symlink(PathBuf::from(&cm.subdir))) {
-                    Ok(()) => {}
-                    Err(e) if exists(&e) => {}
-                    Err(e) => return Err(fail("symlink", &lp, chain(&e))),
-                }
+                self.symlink(&lp, Path::new(&cm.subdir))?;
             }
         }
         if flags.contains(MsFlags::MS_RDONLY) {
@@ -332,10 +346,23 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
     /// Creates a directory inside the rootfs if it is missing.
     pub fn ensure_dir(&self, p: &Path) -> Result<()> {
         let root = self.root()?;
-        if root.resolve(rel(p)).is_err() {
+        if leaf::resolve(root, &rel(p)).is_err() && create_leaf(root, &rel(p), false).is_none() {
             root.mkdir_all(rel(p), &std::fs::Permissions::from_mode(0o755)).map_err(|e| fail("create", p, chain(&e)))?;
         }
         Ok(())
+    }
+
+    /// A symlink `link` (relative to the root) → `target`; an existing name is kept.
+    fn symlink(&self, link: &Path, target: &Path) -> Result<()> {
+        let root = self.root()?;
+        if let Some(l) = Leaf::of(root, link) {
+            return leaf::ok_if_exists(l.symlink(target)).map_err(|e| fail("symlink", link, e));
+        }
+        match root.create(link, &InodeType::Symlink(target.into())) {
+            Ok(()) => Ok(()),
+            Err(e) if exists(&e) => Ok(()),
+            Err(e) => Err(fail("symlink", link, chain(&e))),
+        }
     }
 
     /// Step 3: device nodes (when /dev is ours, not the host's bind-mounted).
@@ -351,17 +378,21 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
             ("dev/stderr", "/proc/self/fd/2"),
             ("dev/core", "/proc/kcore"),
         ] {
-            match root.create(link, &InodeType::Symlink(target.into())) {
-                Ok(()) => {}
-                Err(e) if exists(&e) => {}
-                Err(e) => return Err(fail("symlink", Path::new(link), chain(&e))),
-            }
+            self.symlink(Path::new(link), Path::new(target))?;
         }
         // /dev/ptmx points into the container's own devpts instance when it has one.
-        if root.resolve("dev/pts/ptmx").is_ok() {
-            let _ = root.remove_file("dev/ptmx");
-            root.create("dev/ptmx", &InodeType::Symlink("pts/ptmx".into()))
-                .map_err(|e| fail("symlink", Path::new("/dev/ptmx"), chain(&e)))?;
+        if leaf::resolve(root, Path::new("dev/pts/ptmx")).is_ok() {
+            match Leaf::of(root, Path::new("dev/ptmx")) {
+                Some(l) => {
+                    let _ = l.unlink();
+                    l.symlink(Path::new("pts/ptmx")).map_err(|e| fail("symlink", Path::new("/dev/ptmx"), e))?;
+                }
+                None => {
+                    let _ = root.remove_file("dev/ptmx");
+                    root.create("dev/ptmx", &InodeType::Symlink("pts/ptmx".into()))
+                        .map_err(|e| fail("symlink", Path::new("/dev/ptmx"), chain(&e)))?;
+                }
+            }
         }
         Ok(())
     }
@@ -369,11 +400,24 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
     fn create_device(&self, d: &LinuxDevice) -> Result<()> {
         let root = self.root()?;
         let r = rel(d.path());
-        if let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
-            root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
-                .map_err(|e| fail("create device directory", d.path(), chain(&e)))?;
+        let leaf = match Leaf::of(root, &r) {
+            Some(l) => Some(l),
+            None => {
+                if let Some(parent) = r.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
+                        .map_err(|e| fail("create device directory", d.path(), chain(&e)))?;
+                }
+                Leaf::of(root, &r)
+            }
+        };
+        match &leaf {
+            Some(l) => {
+                let _ = l.unlink();
+            }
+            None => {
+                let _ = root.remove_file(&r);
+            }
         }
-        let _ = root.remove_file(&r);
         let mode = d.file_mode().unwrap_or(0o666) & 0o7777;
         let perm = std::fs::Permissions::from_mode(mode);
         let dev = libc::makedev(d.major() as u32, d.minor() as u32);
@@ -385,14 +429,22 @@ impl<'a, S: Syscall> Rootfs<'a, S> {
                 .mount(Some(&d.path().to_string_lossy()), &t, Some("bind"), MsFlags::MS_BIND, None)
                 .map_err(|e| fail("bind mount device", d.path(), e));
         }
-        let inode = match d.typ() {
-            LinuxDeviceType::C | LinuxDeviceType::U => InodeType::CharacterDevice(perm, dev),
-            LinuxDeviceType::B => InodeType::BlockDevice(perm, dev),
-            LinuxDeviceType::P => InodeType::Fifo(perm),
+        let (kind, inode) = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => (SFlag::S_IFCHR, InodeType::CharacterDevice(perm, dev)),
+            LinuxDeviceType::B => (SFlag::S_IFBLK, InodeType::BlockDevice(perm, dev)),
+            LinuxDeviceType::P => (SFlag::S_IFIFO, InodeType::Fifo(perm)),
             LinuxDeviceType::A => return Err(Error::InvalidConfig(format!("device {} has type \"a\"", d.path().display()))),
         };
-        root.create(&r, &inode).map_err(|e| fail("mknod", d.path(), chain(&e)))?;
-        let h = root.resolve_nofollow(&r).map_err(|e| fail("resolve device", d.path(), chain(&e)))?;
+        let h = match &leaf {
+            Some(l) => {
+                l.mknod(kind, mode, dev).map_err(|e| fail("mknod", d.path(), e))?;
+                l.open().map_err(|e| fail("resolve device", d.path(), e))?
+            }
+            None => {
+                root.create(&r, &inode).map_err(|e| fail("mknod", d.path(), chain(&e)))?;
+                root.resolve_nofollow(&r).map_err(|e| fail("resolve device", d.path(), chain(&e)))?
+            }
+        };
         let (uid, gid) = (d.uid().unwrap_or(0), d.gid().unwrap_or(0));
         if uid != 0 || gid != 0 {
             let c = std::ffi::CString::new("").expect("empty");

@@ -35,7 +35,7 @@ pub use image::{Image, ImageId};
 pub use layer::apply::{apply_layer, LayerStats};
 pub use layer::compression::Compression;
 pub use reference::Reference;
-pub use store::blobs::BlobStore;
+pub use store::blobs::{BlobStore, StagedBlob};
 pub use store::images::ImageIndex;
 pub use store::layers::{ChainId, LayerInfo, LayerStore, Prepared};
 pub use store::Store;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use berth_image::manifest::Descriptor;
-use berth_image::{Digest, Store};
+use berth_image::{Digest, StagedBlob, Store};
 use reqwest::blocking::{Body, Response};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::StatusCode;
@@ -31,9 +31,10 @@ pub fn exists(s: &Session, digest: &Digest) -> Result<bool> {
     }
 }
 
-/// Downloads the blob into the store (nothing is stored unless all of it arrived and it
-/// hashes to its digest).
-pub fn download(s: &Session, store: &Store, d: &Descriptor, obs: &dyn Observer) -> Result<()> {
+/// Downloads the blob into the store's staging area (see `BlobStore::stage`): nothing is
+/// kept unless all of it arrived and it hashes to its digest, and the caller makes it
+/// durable and publishes it.
+pub fn download(s: &Session, store: &Store, d: &Descriptor, obs: &dyn Observer) -> Result<StagedBlob> {
     let reader = BlobReader {
         s,
         d,
@@ -46,13 +47,12 @@ pub fn download(s: &Session, store: &Store, d: &Descriptor, obs: &dyn Observer) 
         error: None,
     };
     let mut reader = reader;
-    let result = store.blobs().put_stream(&mut reader, Some(&d.digest));
+    let result = store.blobs().stage(&mut reader, Some(&d.digest));
     // The session's error (unreachable, cancelled) says more than the store's "read".
     if let Some(e) = reader.error.take() {
         return Err(e);
     }
-    result.map_err(|e| s.scope.store(format!("blob {}", d.digest), e))?;
-    Ok(())
+    result.map_err(|e| s.scope.store(format!("blob {}", d.digest), e))
 }
 
 /// Reads a blob's bytes from the registry, resuming after broken connections, never

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use berth_image::digest::DigestingReader;
 use berth_image::layer::compression::decompress;
 use berth_image::manifest::{Descriptor, Platform};
-use berth_image::{ChainId, Digest, Prepared, Reference, Store};
+use berth_image::{ChainId, Digest, Prepared, Reference, StagedBlob, Store};
 use serde::Deserialize;
 
 use crate::auth::credentials::Credentials;
@@ -106,7 +106,10 @@ pub fn pull(
         stop: &stop,
     };
     if !store.blobs().exists(&m.config.digest) {
-        blob::download(s, store, &m.config, &crate::progress::Quiet)?;
+        let staged = blob::download(s, store, &m.config, &crate::progress::Quiet)?;
+        let what = || format!("config {}", m.config.digest);
+        staged.sync().map_err(|e| s.scope.store(what(), berth_image::Error::WriteBlob { path: store.blobs().path(&m.config.digest), source: e }))?;
+        store.blobs().publish(staged).map_err(|e| s.scope.store(what(), e))?;
     }
     let config_bytes = store
         .blobs()
@@ -153,16 +156,17 @@ pub fn pull(
             status,
         });
     }
-    // A job downloads a layer and, if its chain is not in the store, unpacks it out of
-    // sight right away (a layer's files do not depend on its parent's), so layers unpack
-    // in parallel and beside the downloads; one sync and the publications, bottom first,
-    // follow when all are in.
+    // A job downloads a layer (staged, unsynced) and, if its chain is not in the store,
+    // unpacks it out of sight right away (a layer's files do not depend on its parent's),
+    // so layers unpack in parallel and beside the downloads; one sync of the file system
+    // and the publications (blobs, then layers bottom first) follow when all are in. No
+    // fsync runs while anything unpacks (see `BlobStore::stage`).
     let jobs: Vec<usize> = (0..m.layers.len()).filter(|&i| needs[i].download || needs[i].unpack).collect();
     let downloaded = needs.iter().filter(|n| n.download).count();
 
     let next = AtomicUsize::new(0);
     let outcome: Result<()> = std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<(usize, Result<Option<Prepared>>)>();
+        let (tx, rx) = mpsc::channel::<(usize, Result<Job>)>();
         let workers = opts.parallel.max(1).min(jobs.len());
         for _ in 0..workers {
             let tx = tx.clone();
@@ -175,23 +179,28 @@ pub fn pull(
                 }
                 let i = jobs[k];
                 let d = &layers[i];
-                let mut r = if needs[i].download { blob::download(s, store, d, guarded) } else { Ok(()) };
-                if r.is_ok() && needs[i].download {
-                    guarded.event(Event {
-                        digest: d.digest.clone(),
-                        status: Status::DownloadComplete,
-                    });
-                    // Unpacked already under this chain: the new blob must still be
-                    // what the config says, or a later save would emit a wrong layer.
-                    if !needs[i].unpack {
-                        r = check_diff_id(s, store, d, &diff_ids[i]);
+                let r = (|| -> Result<Job> {
+                    let blob = if needs[i].download { Some(blob::download(s, store, d, guarded)?) } else { None };
+                    if blob.is_some() {
+                        guarded.event(Event {
+                            digest: d.digest.clone(),
+                            status: Status::DownloadComplete,
+                        });
                     }
-                }
-                let r = match r {
-                    Ok(()) if needs[i].unpack => prepare(s, store, d, &diff_ids[i], guarded).map(Some),
-                    Ok(()) => Ok(None),
-                    Err(e) => Err(e),
-                };
+                    let open = || match &blob {
+                        Some(b) => b.open().map_err(|e| s.scope.store(format!("layer {}", d.digest), berth_image::Error::ReadBlob { digest: d.digest.clone(), source: e })),
+                        None => store.blobs().get(&d.digest).map_err(|e| s.scope.store(format!("layer {}", d.digest), e)),
+                    };
+                    let layer = if needs[i].unpack {
+                        Some(prepare(s, store, d, open()?, &diff_ids[i], guarded)?)
+                    } else {
+                        // Unpacked already under this chain: the new blob must still be
+                        // what the config says, or a later save would emit a wrong layer.
+                        check_diff_id(s, d, open()?, &diff_ids[i])?;
+                        None
+                    };
+                    Ok(Job { blob, layer })
+                })();
                 let failed = r.is_err();
                 let _ = tx.send((i, r));
                 if failed {
@@ -201,22 +210,30 @@ pub fn pull(
         }
         drop(tx);
         let result = (|| -> Result<()> {
-            let mut prepared: Vec<Option<Prepared>> = (0..m.layers.len()).map(|_| None).collect();
+            let mut done: Vec<Job> = (0..m.layers.len()).map(|_| Job { blob: None, layer: None }).collect();
             for _ in 0..jobs.len() {
                 match rx.recv() {
-                    Ok((k, Ok(p))) => prepared[k] = p,
+                    Ok((k, Ok(j))) => done[k] = j,
                     Ok((_, Err(e))) => return Err(e),
                     Err(_) => return Err(s.scope.cancelled()),
                 }
             }
-            // Everything the unpacking wrote reaches the disk in one call, before any
-            // layer becomes visible by rename.
-            if prepared.iter().any(Option::is_some) {
+            // Everything the downloads and the unpacking wrote reaches the disk in one call
+            // per file system, before any blob or layer becomes visible by rename.
+            if done.iter().any(|j| j.blob.is_some()) {
+                store.blobs().sync().map_err(|e| s.scope.store("blobs", e))?;
+            }
+            if done.iter().any(|j| j.layer.is_some()) {
                 store.layers().sync().map_err(|e| s.scope.store("layers", e))?;
             }
-            for (i, p) in prepared.into_iter().enumerate() {
+            for (j, d) in done.iter_mut().zip(&m.layers) {
+                if let Some(b) = j.blob.take() {
+                    store.blobs().publish(b).map_err(|e| s.scope.store(format!("blob {}", d.digest), e))?;
+                }
+            }
+            for (i, j) in done.into_iter().enumerate() {
                 let d = &m.layers[i];
-                if let Some(p) = p {
+                if let Some(p) = j.layer {
                     store
                         .layers()
                         .publish(p, i.checked_sub(1).map(|p| &chains[p]))
@@ -268,13 +285,16 @@ pub fn pull(
     })
 }
 
+/// What one layer's job left for the publication: its blob, if it was downloaded, and
+/// its unpacked files, if its chain was not in the store.
+struct Job {
+    blob: Option<StagedBlob>,
+    layer: Option<Prepared>,
+}
+
 /// Unpacks a downloaded layer blob out of sight (see [`Prepared`]), reporting progress in
 /// compressed bytes read, and checks its DiffID.
-fn prepare(s: &Session, store: &Store, d: &Descriptor, diff_id: &Digest, obs: &dyn Observer) -> Result<Prepared> {
-    let file = store
-        .blobs()
-        .get(&d.digest)
-        .map_err(|e| s.scope.store(format!("layer {}", d.digest), e))?;
+fn prepare(s: &Session, store: &Store, d: &Descriptor, file: std::fs::File, diff_id: &Digest, obs: &dyn Observer) -> Result<Prepared> {
     let reader = Progress {
         inner: io::BufReader::with_capacity(1 << 20, file),
         digest: d.digest.clone(),
@@ -290,12 +310,8 @@ fn prepare(s: &Session, store: &Store, d: &Descriptor, diff_id: &Digest, obs: &d
 }
 
 /// Checks that a layer blob decompresses to `diff_id`.
-fn check_diff_id(s: &Session, store: &Store, d: &Descriptor, diff_id: &Digest) -> Result<()> {
+fn check_diff_id(s: &Session, d: &Descriptor, file: std::fs::File, diff_id: &Digest) -> Result<()> {
     let what = format!("layer {}", d.digest);
-    let file = store
-        .blobs()
-        .get(&d.digest)
-        .map_err(|e| s.scope.store(&what, e))?;
     let (_, plain) = decompress(io::BufReader::new(file))
         .map_err(|e| s.scope.invalid(format!("{what}: {e}")))?;
     let mut r = DigestingReader::new(plain);

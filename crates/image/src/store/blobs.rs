@@ -3,7 +3,8 @@
 //! A blob becomes visible only once complete and verified: it is streamed into a temp file
 //! inside the store (same filesystem, so the final rename is atomic), hashed while it is
 //! written, fsynced, and renamed to its digest. A stream that fails or does not match the
-//! expected digest leaves nothing behind.
+//! expected digest leaves nothing behind. A pull stages its blobs unsynced and makes them
+//! durable with one syncfs before they are renamed ([`BlobStore::stage`]).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -13,6 +14,29 @@ use crate::digest::{Digest, DigestingReader};
 use crate::error::{Error, Result};
 use crate::store::atomic;
 use crate::store::content::{Item, Pending};
+
+/// A verified blob waiting in the store's temp directory (see [`BlobStore::stage`]).
+#[derive(Debug)]
+pub struct StagedBlob {
+    tmp: tempfile::NamedTempFile,
+    digest: Digest,
+}
+
+impl StagedBlob {
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The blob's content, from the start.
+    pub fn open(&self) -> io::Result<File> {
+        self.tmp.reopen()
+    }
+
+    /// Makes this one blob durable (fsync), for a caller that publishes it alone.
+    pub fn sync(&self) -> io::Result<()> {
+        self.tmp.as_file().sync_all()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -61,6 +85,22 @@ impl BlobStore {
     /// Stores the stream, returning its digest. With `expected`, the content must hash to it,
     /// or the call fails with [`Error::DigestMismatch`] and nothing is stored.
     pub fn put_stream(&self, reader: impl Read, expected: Option<&Digest>) -> Result<Digest> {
+        let staged = self.stage(reader, expected)?;
+        staged.sync().map_err(|source| Error::WriteBlob {
+            path: self.path(&staged.digest),
+            source,
+        })?;
+        self.publish(staged)
+    }
+
+    /// Writes and verifies a blob as [`put_stream`](Self::put_stream) does, but neither
+    /// makes it durable nor puts it in the store: for a caller writing several blobs (a
+    /// pull) that makes them all durable with one [`sync`](Self::sync) and then
+    /// [`publish`](Self::publish)es them. Why: an fsync of each big blob, beside the
+    /// unpacking of other layers, stalls every file creation on the same ext4 journal (on
+    /// the test VM an unpack took 2.0 s instead of 0.73 s with three 52 MB fsyncs beside
+    /// it). Dropping the [`StagedBlob`] deletes it.
+    pub fn stage(&self, reader: impl Read, expected: Option<&Digest>) -> Result<StagedBlob> {
         let write_err = |source| Error::WriteBlob {
             path: self.tmp.clone(),
             source,
@@ -81,18 +121,35 @@ impl BlobStore {
                 });
             }
         }
+        Ok(StagedBlob { tmp, digest: actual })
+    }
+
+    /// Puts a staged blob in the store under its digest. The caller has made it durable
+    /// since (an fsync of it, or a [`sync`](Self::sync) of the file system).
+    pub fn publish(&self, staged: StagedBlob) -> Result<Digest> {
+        let StagedBlob { tmp, digest } = staged;
         // Pending from before it is visible, so a sweep never sees it unprotected.
-        self.pending.add(Item::Blob(actual.clone()));
-        let path = self.path(&actual);
+        self.pending.add(Item::Blob(digest.clone()));
+        let path = self.path(&digest);
         let write_err = |source| Error::WriteBlob {
             path: path.clone(),
             source,
         };
-        tmp.as_file().sync_all().map_err(write_err)?;
         // Renaming over an existing blob is harmless: same digest, same bytes.
         tmp.persist(&path).map_err(|e| write_err(e.error))?;
         atomic::sync_dir(&self.dir).map_err(write_err)?;
-        Ok(actual)
+        Ok(digest)
+    }
+
+    /// Makes everything written to the store's file system durable (syncfs), staged
+    /// blobs included.
+    pub fn sync(&self) -> Result<()> {
+        let write_err = |source| Error::WriteBlob {
+            path: self.tmp.clone(),
+            source,
+        };
+        let dir = File::open(&self.tmp).map_err(write_err)?;
+        nix::unistd::syncfs(&dir).map_err(|e| write_err(e.into()))
     }
 
     /// Stores `bytes` (a manifest, a config), returning their digest.

@@ -213,11 +213,24 @@ impl Cgroup {
     /// parent's masks (empty cpusets refuse tasks); on cgroup2 the
     /// ancestors delegate their available controllers downwards.
     pub fn create(&self) -> Result<()> {
-        for h in &self.v1 {
-            v1::create(&h.mount_point, &h.dir, h.has("cpuset"))?;
-        }
+        self.create_v2()?;
+        self.create_v1()
+    }
+
+    /// The cgroup2 half of [`Cgroup::create`] (no-op without a cgroup2 mount).
+    pub fn create_v2(&self) -> Result<()> {
         if let Some(u) = &self.unified {
             v2::create(&u.mount_point, &u.dir)?;
+        }
+        Ok(())
+    }
+
+    /// The v1 half of [`Cgroup::create`] (no-op on a unified host): a runtime may
+    /// make these while its first child is already on its way, born in the cgroup2
+    /// directory, and move the child in later (see [`Cgroup::enter_v1_self`]).
+    pub fn create_v1(&self) -> Result<()> {
+        for h in &self.v1 {
+            v1::create(&h.mount_point, &h.dir, h.has("cpuset"))?;
         }
         Ok(())
     }

@@ -12,7 +12,8 @@
 //!
 //! How a container is born: the `create` process (single-threaded, so `fork` is sound)
 //! forks stage 1 (straight into its cgroup2 directory, see [`fork_into`]), which moves
-//! itself into the v1 cgroups, joins or creates the user namespace, is given its id maps
+//! itself into the v1 cgroups (or leaves that to the init, see `InitConfig::late_v1`),
+//! joins or creates the user namespace, is given its id maps
 //! by the parent, joins/creates the other namespaces and forks stage 2:
 //! the container's init (pid 1 of a new pid namespace). Init builds the root filesystem,
 //! pivots into it, reports "created", and waits on a listening socket in the state

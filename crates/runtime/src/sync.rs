@@ -20,6 +20,9 @@ pub enum Msg {
     Go,
     /// Stage 1 forked the init; its pid in the parent's pid namespace.
     InitPid(i32),
+    /// The parent made the v1 cgroups and applied the limits: init moves itself in
+    /// (containers without a user namespace, see `create`).
+    CgroupReady,
     /// Init mounted everything and waits for the createRuntime/prestart hooks.
     MountsDone,
     /// The hooks ran; the container's state JSON for the hooks init runs itself:

@@ -155,18 +155,30 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         Ok(cg) => cg,
         Err(e) => return Err(e.into()),
     };
-    cgroup.create()?;
+    // Without a user namespace the v1 directories and the limits are made after the
+    // fork, while stage 1 and the init make the namespaces and the rootfs; the init joins
+    // them once they are ready (`InitConfig::late_v1`). With one, stage 1 must join
+    // before it enters the user namespace, so everything is made first.
+    let late_v1 = !plan.has(LinuxNamespaceType::User);
     guard.cgroup = Some(cgroup.clone());
+    cgroup.create_v2()?;
     let resources = linux.and_then(|l| l.resources().as_ref());
-    if let Some(r) = resources {
-        // pids.max waits until stage 1 is gone (below): stage 1 moves itself into the
-        // cgroup and forks the init there, which a limit of 1 would refuse.
-        let mut early = with_default_devices(r, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default());
-        early.set_pids(None);
-        cgroup.apply(&early)?;
+    let setup = || -> Result<()> {
+        cgroup.create_v1()?;
+        if let Some(r) = resources {
+            // pids.max waits until stage 1 is gone (below): stage 1 forks the init inside
+            // the cgroup, which a limit of 1 would refuse.
+            let mut early = with_default_devices(r, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default());
+            early.set_pids(None);
+            cgroup.apply(&early)?;
+        }
+        Ok(())
+    };
+    if !late_v1 {
+        setup()?;
     }
 
-    crate::timing::mark("create: cgroup created and configured");
+    crate::timing::mark("create: cgroup2 made (v1: now, or beside the init)");
     let dir_file = fs::File::open(&dir).map_err(|e| Error::io("open", &dir, e))?;
     let start_listener = listen(&super::socket_path(&dir, Some(&dir_file)))?;
     let console = match (&o.console_socket, process.terminal().unwrap_or(false)) {
@@ -221,6 +233,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
         bind_sources,
         no_process,
         netns,
+        late_v1,
     };
     let (parent, child) = Channel::pair()?;
     // SAFETY: the runtime is single-threaded here (the network namespace's thread was
@@ -238,22 +251,36 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<State> {
     guard.pids.push(stage1);
 
     crate::timing::mark("create: forked stage 1");
-    parent.expect(Msg::UsernsReady)?;
-    if plan.creates(LinuxNamespaceType::User) {
-        let l = linux.expect("a user namespace implies a linux section");
-        // gid_map first is not required when we are root on the host; uid_map first, as runc.
-        write_id_map(stage1, "uid_map", l.uid_mappings().as_deref().unwrap_or_default())?;
-        write_id_map(stage1, "gid_map", l.gid_mappings().as_deref().unwrap_or_default())?;
+    if late_v1 {
+        // No user namespace: stage 1 needs nothing from us, so the v1 cgroups are made
+        // while it makes the namespaces and forks the init, which waits for them.
+        setup()?;
+        if let Err(e) = parent.send(&Msg::CgroupReady) {
+            // Stage 1 or the init is gone: its own report says why.
+            return Err(match parent.recv() {
+                Ok(Msg::Error(m)) => Error::Init(m),
+                _ => e,
+            });
+        }
+    } else {
+        parent.expect(Msg::UsernsReady)?;
+        if plan.creates(LinuxNamespaceType::User) {
+            let l = linux.expect("a user namespace implies a linux section");
+            // gid_map first is not required when we are root on the host; uid_map first, as runc.
+            write_id_map(stage1, "uid_map", l.uid_mappings().as_deref().unwrap_or_default())?;
+            write_id_map(stage1, "gid_map", l.gid_mappings().as_deref().unwrap_or_default())?;
+        }
+        parent.send(&Msg::Go)?;
     }
-    parent.send(&Msg::Go)?;
     let pid = match parent.recv()? {
         Msg::InitPid(p) => p,
         Msg::Error(e) => return Err(Error::Init(e)),
         m => return Err(Error::Init(format!("unexpected {m:?}"))),
     };
     guard.pids.insert(0, pid);
-    // Stage 1 was born in the cgroup2 directory and moved itself into the v1 ones before
-    // forking the init (the fast paths, see `fork_into` and `Cgroup::enter_v1_self`).
+    // Stage 1 was born in the cgroup2 directory; the v1 ones are joined by stage 1 before
+    // it forks the init or, without a user namespace, by the init itself once `setup`
+    // made them, above (the fast paths, see `fork_into` and `Cgroup::enter_v1_self`).
     // Where clone3 was refused, the init is moved into cgroup2 here, a move that waits
     // for an RCU grace period, while the init builds the rootfs on another CPU. The
     // init only enters its cgroup namespace and runs the user's hooks after this.

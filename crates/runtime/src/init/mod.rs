@@ -1,6 +1,7 @@
 //! What runs in the forked processes, between `fork` and `execve`.
 //!
-//! - [`stage1`]: moves itself into the v1 cgroups, joins or creates the user namespace,
+//! - [`stage1`]: moves itself into the v1 cgroups (with a user namespace; without one the
+//!   init does, once the parent made them), joins or creates the user namespace,
 //!   lets the parent write its id maps (and place the init in the cgroup2 one), joins the other namespaces by path, unshares the new
 //!   ones and forks the init (a new pid or time namespace only applies to children).
 //! - [`stage2`]: the container's init: builds the rootfs, lets the parent run the
@@ -53,6 +54,11 @@ pub struct InitConfig {
     pub no_process: bool,
     /// The new network namespace, made ahead by `create` (see `namespaces::spawn_netns`).
     pub netns: Option<OwnedFd>,
+    /// The init, not stage 1, moves itself into the v1 cgroups, once the parent says
+    /// they are ready (`Msg::CgroupReady`): the parent makes them while the init builds
+    /// the rootfs. Only without a user namespace (inside one, the init may not write the
+    /// host's cgroup files).
+    pub late_v1: bool,
 }
 
 fn exit(code: i32) -> ! {
@@ -77,10 +83,14 @@ pub fn stage1(chan: &Channel, cfg: &InitConfig) -> ! {
 fn stage1_inner(chan: &Channel, cfg: &InitConfig) -> Result<()> {
     // First, while still the host's root in the host's namespaces: moving ourselves is
     // the kernel's fast path, and the init forked below inherits the cgroup.
-    if let Some(cg) = &cfg.cgroup {
+    if let Some(cg) = cfg.cgroup.as_ref().filter(|_| !cfg.late_v1) {
         cg.enter_v1_self()?;
     }
-    enter_user_namespace(chan, &cfg.plan)?;
+    if !cfg.late_v1 {
+        // With a user namespace (the only case without `late_v1`): the parent writes its
+        // id maps meanwhile. Without one there is nothing to wait for.
+        enter_user_namespace(chan, &cfg.plan)?;
+    }
     for (t, p) in &cfg.plan.join {
         if *t != LinuxNamespaceType::User {
             namespaces::join(*t, p)?;
@@ -173,9 +183,22 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
     let mut rootfs = rootfs::Rootfs::new(&sys, cfg.rootfs.clone());
     rootfs.in_userns = cfg.plan.has(LinuxNamespaceType::User);
     rootfs.cgroup = cfg.cgroup.as_ref();
+    // With `late_v1`, the parent is making the v1 cgroups meanwhile: wait for them (and
+    // join them) only where they are needed, at a cgroup mount, or else before MountsDone.
+    let mut v1_pending = cfg.cgroup.as_ref().filter(|_| cfg.late_v1);
+    let join_v1 = |pending: &mut Option<&berth_cgroups::Cgroup>| -> Result<()> {
+        if let Some(cg) = pending.take() {
+            chan.expect(Msg::CgroupReady)?;
+            cg.enter_v1_self()?;
+        }
+        Ok(())
+    };
     if mount_ns {
         rootfs.prepare(linux.and_then(|l| l.rootfs_propagation().as_deref()))?;
         for (i, m) in mounts.iter().enumerate() {
+            if matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")) {
+                join_v1(&mut v1_pending)?;
+            }
             rootfs.mount(m, cfg.bind_sources.get(i).and_then(Option::as_ref))?;
         }
         let dev_from_host = mounts.iter().any(|m| {
@@ -225,6 +248,9 @@ fn init_main(chan: &Channel, cfg: &InitConfig) -> Result<Infallible> {
         // A cwd missing from the image is created (runc and crun do), owned by root.
         rootfs.ensure_dir(process.cwd())?;
     }
+    // At the latest before the parent runs the createRuntime hooks, which may look at
+    // our cgroups.
+    join_v1(&mut v1_pending)?;
     chan.send(&Msg::MountsDone)?;
     let (creating, state) = match chan.recv()? {
         Msg::States { creating, created } => (creating, created),

@@ -107,9 +107,10 @@ pub fn pull(
     };
     if !store.blobs().exists(&m.config.digest) {
         let staged = blob::download(s, store, &m.config, &crate::progress::Quiet)?;
-        let what = || format!("config {}", m.config.digest);
-        staged.sync().map_err(|e| s.scope.store(what(), berth_image::Error::WriteBlob { path: store.blobs().path(&m.config.digest), source: e }))?;
-        store.blobs().publish(staged).map_err(|e| s.scope.store(what(), e))?;
+        store
+            .blobs()
+            .publish_synced(staged)
+            .map_err(|e| s.scope.store(format!("config {}", m.config.digest), e))?;
     }
     let config_bytes = store
         .blobs()

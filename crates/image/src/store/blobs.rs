@@ -31,11 +31,6 @@ impl StagedBlob {
     pub fn open(&self) -> io::Result<File> {
         self.tmp.reopen()
     }
-
-    /// Makes this one blob durable (fsync), for a caller that publishes it alone.
-    pub fn sync(&self) -> io::Result<()> {
-        self.tmp.as_file().sync_all()
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,7 +81,13 @@ impl BlobStore {
     /// or the call fails with [`Error::DigestMismatch`] and nothing is stored.
     pub fn put_stream(&self, reader: impl Read, expected: Option<&Digest>) -> Result<Digest> {
         let staged = self.stage(reader, expected)?;
-        staged.sync().map_err(|source| Error::WriteBlob {
+        self.publish_synced(staged)
+    }
+
+    /// Makes one staged blob durable (fsync) and publishes it: for a blob that is
+    /// written alone (a config), where no later [`sync`](Self::sync) would cover it.
+    pub fn publish_synced(&self, staged: StagedBlob) -> Result<Digest> {
+        staged.tmp.as_file().sync_all().map_err(|source| Error::WriteBlob {
             path: self.path(&staged.digest),
             source,
         })?;
